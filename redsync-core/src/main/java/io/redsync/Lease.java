@@ -1,0 +1,133 @@
+package io.redsync;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A held lock: what a successful acquisition returns. Release it with {@link #close()} (so
+ * try-with-resources works) or {@link #release()}:
+ *
+ * <pre>{@code
+ * try (Lease lease = redsync.lock("invoice:42")) {
+ *     lease.checkValid();   // before each step that must not run unprotected
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>Ownership is the lease's {@link #value()}, not a thread: any thread, virtual thread or coroutine
+ * may extend or release it. Leases are thread-safe; a second release is a no-op.
+ *
+ * <p>Validity is measured on this JVM's monotonic clock ({@link System#nanoTime()}) from the start of
+ * the acquiring attempt: {@code expiry − elapsed − drift}. After it ends other callers may acquire
+ * the lock, whatever this process believes.
+ *
+ * @since 0.1.0
+ */
+public interface Lease extends AutoCloseable {
+
+    /** @return the lock name, as given (without key prefix) @since 0.1.0 */
+    String name();
+
+    /** @return the owner token stored in the lock keys; pass it as {@link LockOptions#value()} to hand the lock over @since 0.1.0 */
+    String value();
+
+    /**
+     * The wall-clock time at which the validity ends, derived from the monotonic deadline at the time of
+     * the call (so it follows wall-clock adjustments; compare it with {@link Instant#now()} only).
+     *
+     * @return the end of validity
+     * @since 0.1.0
+     */
+    Instant until();
+
+    /** @return the validity left, {@link Duration#ZERO} once it ran out or the lease was released @since 0.1.0 */
+    Duration remaining();
+
+    /**
+     * Whether the lease is still held as far as this process knows: not released and validity left.
+     * Asks no node; see {@link Mutex#valid()} for a check against Redis.
+     *
+     * @return true while valid
+     * @since 0.1.0
+     */
+    boolean isValid();
+
+    /**
+     * Throws unless {@link #isValid()}; call it before each step that must not run unprotected.
+     *
+     * @throws LeaseExpiredException if the validity ran out or the lease was released
+     * @since 0.1.0
+     */
+    void checkValid();
+
+    /** @return whether {@link #release()} or {@link #close()} was called @since 0.1.0 */
+    boolean isReleased();
+
+    /**
+     * Resets the keys' TTL to {@link LockOptions#expiry()} on every node holding them. Bounded by the
+     * node timeout; an interrupt does not abort it (the interrupt status is kept).
+     *
+     * @throws LeaseExpiredException if the validity already ran out (no node is asked) or the keys are
+     *                               gone on too many nodes
+     * @throws LockNotHeldException  if another owner holds the lock on some nodes
+     * @throws ExtendFailedException if node errors prevented a quorum, or it came too late to help
+     * @since 0.1.0
+     */
+    void extend();
+
+    /**
+     * Like {@link #extend()}, with a new TTL.
+     *
+     * @param ttl the new TTL, positive and at least twice the drift it implies
+     * @throws IllegalArgumentException if {@code ttl} is out of range
+     * @since 0.1.0
+     */
+    void extend(Duration ttl);
+
+    /**
+     * Asynchronous {@link #extend()}. Cancelling the returned future does not undo an extension already
+     * sent.
+     *
+     * @return completes when a quorum extended, or exceptionally as {@link #extend()} throws
+     * @since 0.1.0
+     */
+    CompletableFuture<Void> extendAsync();
+
+    /**
+     * Asynchronous {@link #extend(Duration)}.
+     *
+     * @param ttl the new TTL
+     * @return as {@link #extendAsync()}
+     * @since 0.1.0
+     */
+    CompletableFuture<Void> extendAsync(Duration ttl);
+
+    /**
+     * Deletes the keys on every node where they still hold this lease's value (compare-and-delete).
+     * Bounded by the node timeout; an interrupt does not abort it (the interrupt status is kept).
+     * A second call does nothing.
+     *
+     * @throws LeaseExpiredException if the keys had already expired on too many nodes
+     * @throws LockNotHeldException  if another owner holds the lock on some nodes
+     * @throws UnlockFailedException if node errors prevented a quorum (the keys expire with their TTL)
+     * @since 0.1.0
+     */
+    void release();
+
+    /**
+     * Asynchronous {@link #release()}; a second call returns a completed future.
+     *
+     * @return completes when a quorum released, or exceptionally as {@link #release()} throws
+     * @since 0.1.0
+     */
+    CompletableFuture<Void> releaseAsync();
+
+    /**
+     * Same as {@link #release()}, for try-with-resources.
+     *
+     * @since 0.1.0
+     */
+    @Override
+    void close();
+}

@@ -1,0 +1,40 @@
+package io.redsync;
+
+/**
+ * The lock could not be acquired: every allowed attempt failed, or the acquire timeout ran out.
+ * {@link #votes()} describes the last attempt; {@link #attempts()} counts them.
+ *
+ * <p>When the last attempt found the lock held by another owner on a quorum of nodes the subtype
+ * {@link LockTakenException} is thrown instead, so "busy" and "broken" can be told apart with a catch.
+ *
+ * @since 0.1.0
+ */
+public class LockAcquisitionException extends QuorumException {
+    private static final long serialVersionUID = 1L;
+
+    private final int attempts;
+
+    /**
+     * Creates the exception.
+     *
+     * @param lockName the lock
+     * @param message  what happened
+     * @param attempts how many attempts were made
+     * @param votes    the last attempt's votes
+     * @since 0.1.0
+     */
+    public LockAcquisitionException(String lockName, String message, int attempts, Votes votes) {
+        super(lockName, message, votes);
+        this.attempts = attempts;
+    }
+
+    /**
+     * How many acquisition attempts were made before giving up.
+     *
+     * @return the number of attempts, at least 1
+     * @since 0.1.0
+     */
+    public int attempts() {
+        return attempts;
+    }
+}

@@ -1,0 +1,270 @@
+package io.redsync;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.redsync.internal.RedsyncImpl;
+import io.redsync.spi.LockNode;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Entry point: a set of N independent Redis masters and the locks over them (Redlock). A lock is held
+ * when a quorum ({@code N / 2 + 1}) of nodes hold its key.
+ *
+ * <pre>{@code
+ * try (Redsync redsync = Redsync.create("redis://10.0.0.1", "redis://10.0.0.2", "redis://10.0.0.3");
+ *      Lease lease = redsync.lock("invoice:42")) {
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe; create one per application and share it. Connections are made lazily, one multiplexed
+ * connection per node, so building never blocks and an unreachable node is reported by the first call
+ * that needs it ({@link NodeException} naming the node). {@link #close()} closes what this instance
+ * created and nothing the caller passed in.
+ *
+ * @since 0.1.0
+ */
+public interface Redsync extends AutoCloseable {
+
+    /**
+     * Builds an instance over the given nodes with default options.
+     *
+     * @param uris one URI per node: {@code redis://[[user]:password@]host[:port][/db]} or {@code rediss://...}
+     * @return the instance
+     * @throws IllegalArgumentException if there are no URIs, one is malformed, or two name the same node
+     * @since 0.1.0
+     */
+    static Redsync create(String... uris) {
+        return builder().uris(Arrays.asList(Objects.requireNonNull(uris, "uris must not be null"))).build();
+    }
+
+    /**
+     * Builds an instance over the given nodes with default options.
+     *
+     * @param uris one URI per node
+     * @return the instance
+     * @throws IllegalArgumentException as {@link #create(String...)}
+     * @since 0.1.0
+     */
+    static Redsync create(Collection<String> uris) {
+        return builder().uris(uris).build();
+    }
+
+    /**
+     * A builder for full control: nodes from URIs, Lettuce clients or connections, a key prefix, and
+     * default lock options.
+     *
+     * @return a new builder
+     * @since 0.1.0
+     */
+    static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * A mutex with this instance's default options.
+     *
+     * @param name the lock name, non-blank; the key is {@code keyPrefix + name}
+     * @return a new mutex
+     * @throws IllegalArgumentException if {@code name} is blank
+     * @since 0.1.0
+     */
+    Mutex mutex(String name);
+
+    /**
+     * A mutex with its own options.
+     *
+     * @param name    the lock name, non-blank
+     * @param options the options
+     * @return a new mutex
+     * @throws IllegalArgumentException if {@code name} is blank
+     * @since 0.1.0
+     */
+    Mutex mutex(String name, LockOptions options);
+
+    /**
+     * Shortcut for {@code mutex(name).lock()}.
+     *
+     * @param name the lock name
+     * @return the lease
+     * @throws InterruptedException as {@link Mutex#lock()}
+     * @since 0.1.0
+     */
+    Lease lock(String name) throws InterruptedException;
+
+    /**
+     * Shortcut for {@code mutex(name, options).lock()}.
+     *
+     * @param name    the lock name
+     * @param options the options
+     * @return the lease
+     * @throws InterruptedException as {@link Mutex#lock()}
+     * @since 0.1.0
+     */
+    Lease lock(String name, LockOptions options) throws InterruptedException;
+
+    /**
+     * Shortcut for {@code mutex(name).lockAsync()}.
+     *
+     * @param name the lock name
+     * @return as {@link Mutex#lockAsync()}
+     * @since 0.1.0
+     */
+    CompletableFuture<Lease> lockAsync(String name);
+
+    /**
+     * Shortcut for {@code mutex(name, options).lockAsync()}.
+     *
+     * @param name    the lock name
+     * @param options the options
+     * @return as {@link Mutex#lockAsync()}
+     * @since 0.1.0
+     */
+    CompletableFuture<Lease> lockAsync(String name, LockOptions options);
+
+    /** @return the options {@link #mutex(String)} uses @since 0.1.0 */
+    LockOptions defaults();
+
+    /** @return the prefix put before every lock name to form its key (empty by default) @since 0.1.0 */
+    String keyPrefix();
+
+    /** @return the number of nodes @since 0.1.0 */
+    int nodeCount();
+
+    /** @return the number of nodes that must agree: {@code nodeCount() / 2 + 1} @since 0.1.0 */
+    int quorum();
+
+    /**
+     * Closes the connections and clients this instance created (not those passed in), and stops its
+     * timer. Pending calls fail. Idempotent.
+     *
+     * @since 0.1.0
+     */
+    @Override
+    void close();
+
+    /**
+     * Collects nodes and settings for a {@link Redsync}. Node indices in exceptions follow the order of
+     * the calls adding nodes. Not thread-safe.
+     *
+     * @since 0.1.0
+     */
+    final class Builder {
+        private final List<Object> nodes = new ArrayList<>();
+        private String keyPrefix = "";
+        private LockOptions defaults = LockOptions.defaults();
+
+        private Builder() {
+        }
+
+        /**
+         * Adds a node by URI; this instance will own its client and connection.
+         *
+         * @param uri {@code redis://[[user]:password@]host[:port][/db]}, {@code rediss://...} for TLS,
+         *            or {@code redis-socket:///path}
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder uri(String uri) {
+            nodes.add(Objects.requireNonNull(uri, "uri must not be null"));
+            return this;
+        }
+
+        /**
+         * Adds one node per URI.
+         *
+         * @param uris the URIs
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder uris(Collection<String> uris) {
+            Objects.requireNonNull(uris, "uris must not be null");
+            uris.forEach(this::uri);
+            return this;
+        }
+
+        /**
+         * Adds a node reached through the caller's Lettuce client, which stays the caller's: this instance
+         * makes and owns one connection on it, and never shuts the client down.
+         *
+         * @param client the client
+         * @param uri    the node's address
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder node(RedisClient client, RedisURI uri) {
+            nodes.add(new RedsyncImpl.ClientNode(Objects.requireNonNull(client, "client must not be null"),
+                    Objects.requireNonNull(uri, "uri must not be null")));
+            return this;
+        }
+
+        /**
+         * Adds a node over the caller's open connection. It is used as is (multiplexed with the caller's
+         * own commands) and never closed by this instance.
+         *
+         * @param connection a connection with String keys and values
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder node(StatefulRedisConnection<String, String> connection) {
+            nodes.add(Objects.requireNonNull(connection, "connection must not be null"));
+            return this;
+        }
+
+        /**
+         * Adds a node of any implementation, e.g. for fault injection in tests. It is closed with this
+         * instance.
+         *
+         * @param node the node
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder node(LockNode node) {
+            nodes.add(Objects.requireNonNull(node, "node must not be null"));
+            return this;
+        }
+
+        /**
+         * Sets a namespace put before every lock name to form the Redis key, e.g. {@code "billing:locks:"}.
+         *
+         * @param keyPrefix the prefix, may be empty
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder keyPrefix(String keyPrefix) {
+            this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix must not be null");
+            return this;
+        }
+
+        /**
+         * Sets the options used by {@link Redsync#mutex(String)}.
+         *
+         * @param defaults the options
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder defaults(LockOptions defaults) {
+            this.defaults = Objects.requireNonNull(defaults, "defaults must not be null");
+            return this;
+        }
+
+        /**
+         * Validates the nodes and builds the instance. Connects to nothing yet.
+         *
+         * @return the instance
+         * @throws IllegalArgumentException if there are no nodes, a URI is malformed or uses an unsupported
+         *                                  scheme, or two entries name the same node
+         * @since 0.1.0
+         */
+        public Redsync build() {
+            return new RedsyncImpl(List.copyOf(nodes), keyPrefix, defaults);
+        }
+    }
+}

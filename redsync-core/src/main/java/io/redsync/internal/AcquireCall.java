@@ -1,0 +1,190 @@
+package io.redsync.internal;
+
+import io.redsync.Lease;
+import io.redsync.LockAcquisitionException;
+import io.redsync.LockTakenException;
+import io.redsync.RedsyncException;
+import io.redsync.Votes;
+
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One {@code lock()} or {@code tryLock()} call: attempts, cleanup after each failed attempt, scheduled
+ * waits between them. Steps run one after another on whichever thread completes the previous one;
+ * nothing here blocks.
+ *
+ * <p>{@link #result} is what the caller sees. {@link #settled} completes once nothing more will be sent
+ * to the nodes for this call (the last cleanup answered), so a blocking caller that was interrupted can
+ * wait for its partial holds to be released before it throws.
+ */
+final class AcquireCall {
+    final CompletableFuture<Lease> result = new CompletableFuture<>();
+    final CompletableFuture<Void> settled = new CompletableFuture<>();
+
+    private final Engine engine;
+    private final MutexImpl mutex;
+    private final String value;
+    private final int maxAttempts;
+    private final long expiryNanos;
+    private final long expiryMillis;
+    private final long driftNanos;
+    private final long timeoutNanos;
+    private final long budgetDeadline;
+    private final boolean hasBudget;
+    private int attempts;
+    private volatile Ballot current;
+    private volatile ScheduledFuture<?> retry;
+
+    AcquireCall(Engine engine, MutexImpl mutex, String value, int maxAttempts) {
+        this.engine = engine;
+        this.mutex = mutex;
+        this.value = value;
+        this.maxAttempts = maxAttempts;
+        this.expiryNanos = mutex.options().expiry().toNanos();
+        this.expiryMillis = mutex.options().expiry().toMillis();
+        this.driftNanos = mutex.options().drift().toNanos();
+        this.timeoutNanos = mutex.options().nodeTimeout().toNanos();
+        Duration budget = mutex.options().acquireTimeout().orElse(null);
+        this.hasBudget = budget != null;
+        this.budgetDeadline = hasBudget ? System.nanoTime() + budget.toNanos() : 0;
+    }
+
+    CompletableFuture<Lease> start() {
+        engine.register(this);
+        settled.whenComplete((v, e) -> engine.unregister(this));
+        result.whenComplete((lease, error) -> {
+            if (error instanceof CancellationException) {
+                onCancel();
+            }
+        });
+        attempt();
+        return result;
+    }
+
+    private void attempt() {
+        if (result.isDone()) {
+            settled.complete(null);
+            return;
+        }
+        attempts++;
+        long start = System.nanoTime();
+        Ballot ballot = engine.fanOut(mutex.name(), mutex.order(), mutex.options().failFast(), timeoutNanos, null,
+                node -> node.acquire(mutex.key(), value, expiryMillis));
+        current = ballot;
+        if (result.isDone()) {
+            ballot.abort();
+        }
+        ballot.decided.thenAccept(b -> guarded(() -> decide(b, start)));
+    }
+
+    private void decide(Ballot ballot, long start) {
+        long now = System.nanoTime();
+        // Redlock: the lease is valid for the expiry minus the time the attempt took minus the drift.
+        long validity = expiryNanos - (now - start) - driftNanos;
+        if (!ballot.aborted() && ballot.succeeded() >= engine.quorum && validity > 0) {
+            LeaseImpl lease = new LeaseImpl(mutex, value, start + expiryNanos - driftNanos);
+            mutex.adopt(lease);
+            if (result.complete(lease)) {
+                settled.complete(null);
+                return;
+            }
+            // The caller cancelled while the last replies were in flight: give the lock back.
+            mutex.forget(lease);
+        }
+        engine.cleanup(ballot, mutex.name(), mutex.key(), value, mutex.order(), timeoutNanos)
+                .whenComplete((v, e) -> guarded(() -> afterCleanup(ballot, now - start, validity)));
+    }
+
+    private void afterCleanup(Ballot ballot, long elapsedNanos, long validity) {
+        if (result.isDone()) {
+            settled.complete(null);
+            return;
+        }
+        if (attempts >= maxAttempts) {
+            fail(ballot, elapsedNanos, validity, "after " + attempts + (attempts == 1 ? " attempt" : " attempts"));
+            return;
+        }
+        Duration delay = mutex.options().retryDelay().delay(attempts);
+        if (delay == null || delay.isNegative()) {
+            throw new IllegalStateException("retryDelay returned " + delay + " for attempt " + attempts
+                    + " of lock '" + mutex.name() + "'; a retry delay must be a non-negative Duration");
+        }
+        long delayNanos = delay.toNanos();
+        if (hasBudget && System.nanoTime() + delayNanos - budgetDeadline >= 0) {
+            fail(ballot, elapsedNanos, validity, "within the acquire timeout of " + mutex.options().acquireTimeout().orElseThrow()
+                    + " (" + attempts + (attempts == 1 ? " attempt)" : " attempts)"));
+            return;
+        }
+        ScheduledFuture<?> next;
+        try {
+            next = engine.timer.schedule(() -> guarded(this::attempt), delayNanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            closeNow();
+            return;
+        }
+        retry = next;
+        if (result.isDone() && next.cancel(false)) {
+            settled.complete(null);
+        }
+    }
+
+    private void fail(Ballot ballot, long elapsedNanos, long validity, String when) {
+        Votes votes = ballot.votes();
+        RedsyncException failure;
+        String name = mutex.name();
+        if (votes.heldByOthers().size() >= engine.quorum) {
+            failure = new LockTakenException(name, "lock '" + name + "' is held by another owner on nodes "
+                    + votes.heldByOthers() + "; not acquired " + when, attempts, votes);
+        } else {
+            String why = votes.succeeded().size() >= engine.quorum && validity <= 0
+                    ? "; the last attempt took " + TimeUnit.NANOSECONDS.toMillis(elapsedNanos) + " ms, leaving no validity of the "
+                      + expiryMillis + " ms expiry"
+                    : "";
+            failure = new LockAcquisitionException(name, "lock '" + name + "' not acquired " + when + ": last attempt "
+                    + votes + why, attempts, votes);
+        }
+        result.completeExceptionally(failure);
+        settled.complete(null);
+    }
+
+    private void onCancel() {
+        Ballot ballot = current;
+        if (ballot != null) {
+            ballot.abort();
+        }
+        ScheduledFuture<?> next = retry;
+        if (next != null && next.cancel(false)) {
+            settled.complete(null);
+        }
+    }
+
+    /** The Redsync instance is closing: fail the caller now, stop retrying. */
+    void closeNow() {
+        if (result.completeExceptionally(new IllegalStateException("Redsync was closed while acquiring lock '" + mutex.name() + "'"))) {
+            onCancel();
+        }
+        if (engine.timer.isShutdown()) {
+            settled.complete(null);
+        }
+    }
+
+    /** Runs a step; an unexpected exception fails the call instead of vanishing in a callback. */
+    private void guarded(Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException | Error e) {
+            if (result.completeExceptionally(e)) {
+                // Best effort: whatever this call's value holds is released.
+                engine.release(mutex.name(), mutex.key(), value, mutex.order(), false, timeoutNanos)
+                        .whenComplete((v, x) -> settled.complete(null));
+            } else {
+                settled.complete(null);
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package io.redsync.internal;
+
+import io.redsync.Lease;
+import io.redsync.LeaseExpiredException;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** A held lock. Thread-safe: the deadline is volatile, release happens once. */
+final class LeaseImpl implements Lease {
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+    private final MutexImpl mutex;
+    private final String value;
+    private final AtomicBoolean released = new AtomicBoolean();
+    private volatile long deadlineNanos;
+
+    LeaseImpl(MutexImpl mutex, String value, long deadlineNanos) {
+        this.mutex = mutex;
+        this.value = value;
+        this.deadlineNanos = deadlineNanos;
+    }
+
+    @Override
+    public String name() {
+        return mutex.name();
+    }
+
+    @Override
+    public String value() {
+        return value;
+    }
+
+    long deadlineNanos() {
+        return deadlineNanos;
+    }
+
+    @Override
+    public Instant until() {
+        return Instant.now().plusNanos(deadlineNanos - System.nanoTime());
+    }
+
+    @Override
+    public Duration remaining() {
+        long left = deadlineNanos - System.nanoTime();
+        return released.get() || left <= 0 ? Duration.ZERO : Duration.ofNanos(left);
+    }
+
+    @Override
+    public boolean isValid() {
+        return !released.get() && deadlineNanos - System.nanoTime() > 0;
+    }
+
+    @Override
+    public void checkValid() {
+        if (released.get()) {
+            throw new LeaseExpiredException(name(), "lease on lock '" + name() + "' was released", null);
+        }
+        long over = System.nanoTime() - deadlineNanos;
+        if (over >= 0) {
+            throw new LeaseExpiredException(name(), "lease on lock '" + name() + "' expired " + Duration.ofNanos(over).toMillis()
+                    + " ms ago; other callers may hold the lock now", null);
+        }
+    }
+
+    @Override
+    public boolean isReleased() {
+        return released.get();
+    }
+
+    @Override
+    public void extend() {
+        Await.uninterruptibly(extendAsync());
+    }
+
+    @Override
+    public void extend(Duration ttl) {
+        Await.uninterruptibly(extendAsync(ttl));
+    }
+
+    @Override
+    public CompletableFuture<Void> extendAsync() {
+        return extendNanos(mutex.options().expiry().toNanos(), mutex.options().drift().toNanos());
+    }
+
+    @Override
+    public CompletableFuture<Void> extendAsync(Duration ttl) {
+        Objects.requireNonNull(ttl, "ttl must not be null");
+        if (ttl.isNegative() || ttl.isZero()) {
+            throw new IllegalArgumentException("ttl must be > 0, was " + ttl);
+        }
+        Duration drift = Drift.of(ttl, mutex.options().driftFactor());
+        if (ttl.compareTo(drift.multipliedBy(2)) < 0) {
+            throw new IllegalArgumentException("ttl must be at least 2 × drift (ttl × driftFactor + 2 ms = "
+                    + drift.toNanos() / 1e6 + " ms), was " + ttl);
+        }
+        return extendNanos(ttl.toNanos(), drift.toNanos());
+    }
+
+    private CompletableFuture<Void> extendNanos(long ttlNanos, long driftNanos) {
+        if (released.get()) {
+            return CompletableFuture.failedFuture(new LeaseExpiredException(name(),
+                    "lease on lock '" + name() + "' was released; acquire the lock again instead of extending", null));
+        }
+        if (deadlineNanos - System.nanoTime() <= 0) {
+            // Past its validity another owner may hold the lock; asking Redis could only mislead.
+            return CompletableFuture.failedFuture(new LeaseExpiredException(name(), "lease on lock '" + name()
+                    + "' expired before it was extended; acquire the lock again", null));
+        }
+        return mutex.engine().extend(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
+                        mutex.options().nodeTimeout().toNanos(), ttlNanos, driftNanos, mutex.options().setNXOnExtend())
+                .thenAccept(deadline -> deadlineNanos = deadline);
+    }
+
+    @Override
+    public void release() {
+        Await.uninterruptibly(releaseAsync());
+    }
+
+    @Override
+    public CompletableFuture<Void> releaseAsync() {
+        if (!released.compareAndSet(false, true)) {
+            return DONE;
+        }
+        return mutex.engine().release(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
+                mutex.options().nodeTimeout().toNanos());
+    }
+
+    @Override
+    public void close() {
+        release();
+    }
+
+    @Override
+    public String toString() {
+        // The value is an owner credential: never printed.
+        return "Lease[" + name() + ", remaining=" + remaining().toMillis() + " ms" + (released.get() ? ", released" : "") + "]";
+    }
+}

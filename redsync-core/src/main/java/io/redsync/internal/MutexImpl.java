@@ -1,0 +1,184 @@
+package io.redsync.internal;
+
+import io.redsync.Lease;
+import io.redsync.LockOptions;
+import io.redsync.LockTakenException;
+import io.redsync.Mutex;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** One lock name with its options; remembers its latest lease for redsync's unlock/extend/until/value. */
+final class MutexImpl implements Mutex {
+    private final Engine engine;
+    private final String name;
+    private final String key;
+    private final LockOptions options;
+    private final int[] order;
+    private final AtomicReference<LeaseImpl> latest = new AtomicReference<>();
+
+    MutexImpl(Engine engine, String name, String key, LockOptions options, int[] order) {
+        this.engine = engine;
+        this.name = name;
+        this.key = key;
+        this.options = options;
+        this.order = order;
+    }
+
+    Engine engine() {
+        return engine;
+    }
+
+    String key() {
+        return key;
+    }
+
+    /** The order in which nodes are asked (shuffled once per mutex with shufflePools). */
+    int[] order() {
+        return order;
+    }
+
+    void adopt(LeaseImpl lease) {
+        latest.set(lease);
+    }
+
+    void forget(LeaseImpl lease) {
+        latest.compareAndSet(lease, null);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public LockOptions options() {
+        return options;
+    }
+
+    private AcquireCall call(int attempts) {
+        String value = options.value().orElseGet(() -> options.valueGenerator().get());
+        if (value == null || value.isBlank()) {
+            throw new IllegalStateException("valueGenerator returned " + (value == null ? "null" : "a blank value")
+                    + " for lock '" + name + "'; it must return a unique non-blank owner token");
+        }
+        return new AcquireCall(engine, this, value, attempts);
+    }
+
+    @Override
+    public Lease lock() throws InterruptedException {
+        AcquireCall call = call(options.tries());
+        return Await.interruptibly(call.start(), call.settled, cleanupBound());
+    }
+
+    @Override
+    public CompletableFuture<Lease> lockAsync() {
+        return call(options.tries()).start();
+    }
+
+    @Override
+    public Optional<Lease> tryLock() {
+        return Await.uninterruptibly(tryLockAsync());
+    }
+
+    @Override
+    public CompletableFuture<Optional<Lease>> tryLockAsync() {
+        CompletableFuture<Lease> attempt = call(1).start();
+        CompletableFuture<Optional<Lease>> out = new CompletableFuture<>();
+        attempt.whenComplete((lease, error) -> {
+            if (error == null) {
+                if (!out.complete(Optional.of(lease))) {
+                    lease.releaseAsync();
+                }
+            } else if (Engine.unwrap(error) instanceof LockTakenException) {
+                out.complete(Optional.empty());
+            } else {
+                out.completeExceptionally(Engine.unwrap(error));
+            }
+        });
+        // Cancelling the mapped future must reach the attempt, so partial holds are released.
+        out.whenComplete((v, e) -> {
+            if (e instanceof CancellationException) {
+                attempt.cancel(false);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public void unlock() {
+        Await.uninterruptibly(unlockAsync());
+    }
+
+    @Override
+    public CompletableFuture<Void> unlockAsync() {
+        LeaseImpl lease = latest.get();
+        if (lease != null) {
+            return lease.releaseAsync();
+        }
+        String value = presetValue("unlock");
+        return engine.release(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos());
+    }
+
+    @Override
+    public void extend() {
+        Await.uninterruptibly(extendAsync());
+    }
+
+    @Override
+    public CompletableFuture<Void> extendAsync() {
+        LeaseImpl lease = latest.get();
+        if (lease != null) {
+            return lease.extendAsync();
+        }
+        String value = presetValue("extend");
+        // Ownership transfer: this process never acquired, so the extension's result becomes its lease.
+        return engine.extend(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos(),
+                        options.expiry().toNanos(), options.drift().toNanos(), options.setNXOnExtend())
+                .thenAccept(deadline -> latest.compareAndSet(null, new LeaseImpl(this, value, deadline)));
+    }
+
+    private String presetValue(String operation) {
+        return options.value().orElseThrow(() -> new IllegalStateException("cannot " + operation + " mutex '" + name
+                + "': it holds no lease; call lock() first, or preset the owner token with LockOptions.value(...)"));
+    }
+
+    @Override
+    public boolean valid() {
+        return Await.uninterruptibly(validAsync());
+    }
+
+    @Override
+    public CompletableFuture<Boolean> validAsync() {
+        Optional<String> value = value();
+        if (value.isEmpty()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        return engine.check(name, key, value.get(), order, options.failFast(), options.nodeTimeout().toNanos());
+    }
+
+    @Override
+    public Optional<Instant> until() {
+        LeaseImpl lease = latest.get();
+        return lease == null ? Optional.empty() : Optional.of(lease.until());
+    }
+
+    @Override
+    public Optional<String> value() {
+        LeaseImpl lease = latest.get();
+        return lease != null ? Optional.of(lease.value()) : options.value();
+    }
+
+    /** How long an interrupted lock() waits for its cleanup: one node timeout plus scheduling slack. */
+    private long cleanupBound() {
+        return options.nodeTimeout().toNanos() * 2 + 1_000_000_000L;
+    }
+
+    @Override
+    public String toString() {
+        return "Mutex[" + name + "]";
+    }
+}

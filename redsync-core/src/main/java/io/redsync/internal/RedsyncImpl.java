@@ -1,0 +1,297 @@
+package io.redsync.internal;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.redsync.Lease;
+import io.redsync.LockOptions;
+import io.redsync.Mutex;
+import io.redsync.Redsync;
+import io.redsync.lettuce.LettuceNode;
+import io.redsync.spi.LockNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The {@link Redsync} implementation. Internal: build instances with {@link Redsync#builder()}. */
+public final class RedsyncImpl implements Redsync {
+    private static final Logger LOG = LoggerFactory.getLogger(Redsync.class);
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
+    /** {@code user:password@} or {@code :password@} after the scheme: what must never be printed. */
+    private static final Pattern CREDENTIALS = Pattern.compile("(?<=://)([^/@]*?):([^/@]*)@");
+
+    /**
+     * A node given as the caller's Lettuce client plus a URI. Internal carrier for {@link Redsync.Builder}.
+     *
+     * @param client the caller's client (not closed by us)
+     * @param uri    the node's URI
+     */
+    public record ClientNode(RedisClient client, RedisURI uri) {
+    }
+
+    private final Engine engine;
+    private final String keyPrefix;
+    private final LockOptions defaults;
+    private final RedisClient ownClient;
+    private final ClientResources ownResources;
+    private final ScheduledThreadPoolExecutor timer;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * Validates the node specifications and builds the instance.
+     *
+     * @param specs     URIs (String), {@link ClientNode}s, connections or {@link LockNode}s
+     * @param keyPrefix the key prefix
+     * @param defaults  default options
+     */
+    public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults) {
+        this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix must not be null");
+        this.defaults = Objects.requireNonNull(defaults, "defaults must not be null");
+        if (specs.isEmpty()) {
+            throw new IllegalArgumentException("no Redis nodes given: add at least one, e.g. Redsync.create(\"redis://host1:6379\", "
+                    + "\"redis://host2:6379\", \"redis://host3:6379\") (Redlock wants an odd number of independent masters)");
+        }
+        // Parse and check everything before creating any resource, so bad input leaks nothing.
+        List<RedisURI> uris = new ArrayList<>();
+        Map<String, Integer> seen = new HashMap<>();
+        Map<Object, Integer> seenObjects = new IdentityHashMap<>();
+        for (int i = 0; i < specs.size(); i++) {
+            Object spec = specs.get(i);
+            String identity;
+            if (spec instanceof String s) {
+                RedisURI uri = parse(i, s);
+                uris.add(uri);
+                identity = LettuceNode.addressOf(uri).toLowerCase(Locale.ROOT);
+            } else if (spec instanceof ClientNode c) {
+                identity = LettuceNode.addressOf(c.uri()).toLowerCase(Locale.ROOT);
+            } else {
+                Integer earlier = seenObjects.put(spec, i);
+                if (earlier != null) {
+                    throw new IllegalArgumentException("nodes " + earlier + " and " + i + " are the same object; each node must be "
+                            + "an independent Redis master given once");
+                }
+                continue;
+            }
+            Integer earlier = seen.put(identity, i);
+            if (earlier != null) {
+                throw new IllegalArgumentException("nodes " + earlier + " and " + i + " both name " + identity
+                        + "; each node must be an independent Redis master given once");
+            }
+        }
+        if (specs.size() % 2 == 0) {
+            LOG.warn("Redsync over {} nodes: an even count tolerates no more failures than {} nodes; prefer an odd number",
+                    specs.size(), specs.size() - 1);
+        }
+
+        int id = INSTANCES.incrementAndGet();
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "redsync-timer-" + id);
+            t.setDaemon(true);
+            return t;
+        });
+        // Cancelled timeouts are the common case (the node answered): drop them from the queue at once.
+        timer.setRemoveOnCancelPolicy(true);
+
+        if (!uris.isEmpty()) {
+            ownResources = DefaultClientResources.create();
+            ownClient = RedisClient.create(ownResources);
+            ownClient.setOptions(ClientOptions.builder()
+                    // A command issued while a node is disconnected fails at once instead of being queued
+                    // and replayed later, when its attempt is long decided (it could leave a stray key).
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .autoReconnect(true)
+                    .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(5)).build())
+                    .build());
+        } else {
+            ownResources = null;
+            ownClient = null;
+        }
+
+        LockNode[] nodes = new LockNode[specs.size()];
+        int next = 0;
+        for (int i = 0; i < specs.size(); i++) {
+            Object spec = specs.get(i);
+            if (spec instanceof String) {
+                nodes[i] = LettuceNode.lazy(ownClient, uris.get(next++));
+            } else if (spec instanceof ClientNode c) {
+                nodes[i] = LettuceNode.lazy(c.client(), c.uri());
+            } else if (spec instanceof StatefulRedisConnection<?, ?> c) {
+                @SuppressWarnings("unchecked")
+                StatefulRedisConnection<String, String> conn = (StatefulRedisConnection<String, String>) c;
+                nodes[i] = LettuceNode.of(conn, "connection " + i);
+            } else {
+                nodes[i] = (LockNode) spec;
+            }
+        }
+        this.engine = new Engine(nodes, timer);
+    }
+
+    private static RedisURI parse(int index, String text) {
+        String shown = mask(text);
+        String lower = text.trim().toLowerCase(Locale.ROOT);
+        if (!(lower.startsWith("redis://") || lower.startsWith("rediss://") || lower.startsWith("redis-socket://"))) {
+            throw new IllegalArgumentException("node " + index + " URI '" + shown + "' has no supported scheme: use "
+                    + "redis://host:port, rediss://host:port (TLS) or redis-socket:///path; each node is an independent master "
+                    + "(Sentinel and Cluster URIs are not Redlock nodes)");
+        }
+        RedisURI uri;
+        try {
+            uri = RedisURI.create(text.trim());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("node " + index + " URI '" + shown + "' is not a valid Redis URI ("
+                    + scrub(e.getMessage(), text) + "); expected redis://[[user]:password@]host[:port][/db]");
+        }
+        if (uri.getSocket() == null && (uri.getHost() == null || uri.getHost().isBlank())) {
+            throw new IllegalArgumentException("node " + index + " URI '" + shown + "' has no host; expected redis://host[:port]");
+        }
+        if (uri.getSocket() == null && (uri.getPort() < 1 || uri.getPort() > 65535)) {
+            throw new IllegalArgumentException("node " + index + " URI '" + shown + "' has port " + uri.getPort()
+                    + "; a port must be in 1..65535");
+        }
+        return uri;
+    }
+
+    /** The URI with its password replaced by {@code ***}. */
+    static String mask(String uri) {
+        Matcher m = CREDENTIALS.matcher(uri);
+        return m.find() ? m.replaceFirst(Matcher.quoteReplacement(m.group(1) + ":***@")) : uri;
+    }
+
+    /** A parser message with anything from the raw URI's credentials removed. */
+    private static String scrub(String message, String uri) {
+        if (message == null) {
+            return "unparseable";
+        }
+        Matcher m = CREDENTIALS.matcher(uri);
+        String out = message.replace(uri, mask(uri));
+        if (m.find() && !m.group(2).isEmpty()) {
+            out = out.replace(m.group(2), "***");
+        }
+        return out;
+    }
+
+    @Override
+    public Mutex mutex(String name) {
+        return mutex(name, defaults);
+    }
+
+    @Override
+    public Mutex mutex(String name, LockOptions options) {
+        Objects.requireNonNull(name, "name must not be null");
+        Objects.requireNonNull(options, "options must not be null");
+        if (name.isBlank()) {
+            throw new IllegalArgumentException("lock name must not be blank; give each lock a stable non-empty name, e.g. \"invoice:42\"");
+        }
+        if (closed.get()) {
+            throw new IllegalStateException("Redsync is closed; build a new instance");
+        }
+        return new MutexImpl(engine, name, keyPrefix + name, options, order(options.shufflePools()));
+    }
+
+    private int[] order(boolean shuffle) {
+        int n = engine.nodes.length;
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        if (shuffle) {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            for (int i = n - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
+        return order;
+    }
+
+    @Override
+    public Lease lock(String name) throws InterruptedException {
+        return mutex(name).lock();
+    }
+
+    @Override
+    public Lease lock(String name, LockOptions options) throws InterruptedException {
+        return mutex(name, options).lock();
+    }
+
+    @Override
+    public CompletableFuture<Lease> lockAsync(String name) {
+        return mutex(name).lockAsync();
+    }
+
+    @Override
+    public CompletableFuture<Lease> lockAsync(String name, LockOptions options) {
+        return mutex(name, options).lockAsync();
+    }
+
+    @Override
+    public LockOptions defaults() {
+        return defaults;
+    }
+
+    @Override
+    public String keyPrefix() {
+        return keyPrefix;
+    }
+
+    @Override
+    public int nodeCount() {
+        return engine.nodes.length;
+    }
+
+    @Override
+    public int quorum() {
+        return engine.quorum;
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        engine.close();
+        for (LockNode node : engine.nodes) {
+            try {
+                node.close();
+            } catch (RuntimeException e) {
+                LOG.warn("closing node {} failed: {}", node.address(), e.toString());
+            }
+        }
+        if (ownClient != null) {
+            ownClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            ownResources.shutdown(0, 2, TimeUnit.SECONDS);
+        }
+        timer.shutdownNow();
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder s = new StringBuilder("Redsync[");
+        for (int i = 0; i < engine.nodes.length; i++) {
+            s.append(i == 0 ? "" : ", ").append(engine.nodes[i].address());
+        }
+        return s.append("]").toString();
+    }
+}

@@ -1,0 +1,254 @@
+package io.redsync.lettuce;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.redsync.spi.AcquireReply;
+import io.redsync.spi.LockNode;
+import io.redsync.spi.Ownership;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * A {@link LockNode} over one multiplexed Lettuce connection. Scripts run by EVALSHA; after a
+ * {@code NOSCRIPT} reply (the server restarted or ran {@code SCRIPT FLUSH}) the same call is repeated
+ * as EVAL, which also reloads the script, so callers never see the error.
+ *
+ * <p>A node built {@linkplain #lazy(RedisClient, RedisURI) from a client and URI} connects on first
+ * use and again after a failed connect; it owns and closes that connection. A node built
+ * {@linkplain #of(StatefulRedisConnection, String) from a connection} uses it as is and never closes it.
+ *
+ * @since 0.1.0
+ */
+public final class LettuceNode implements LockNode {
+    private static final String[] NO_ARGS = new String[0];
+
+    private final RedisClient client;
+    private final RedisURI uri;
+    private final String address;
+    private final boolean ownsConnection;
+    /** The established connection; null until the first connect succeeded and its queue drained. */
+    private volatile StatefulRedisConnection<String, String> ready;
+    /** Guarded by this: the connect in flight, and the commands waiting for it in issue order. */
+    private CompletableFuture<StatefulRedisConnection<String, String>> connecting;
+    private final ArrayDeque<Consumer<StatefulRedisConnection<String, String>>> waiting = new ArrayDeque<>();
+    private final ArrayDeque<Consumer<Throwable>> failures = new ArrayDeque<>();
+    private boolean closed;
+
+    private LettuceNode(RedisClient client, RedisURI uri, StatefulRedisConnection<String, String> connection, String address) {
+        this.client = client;
+        this.uri = uri;
+        this.address = address;
+        this.ownsConnection = connection == null;
+        this.ready = connection;
+    }
+
+    /**
+     * A node that connects through {@code client} on first use. The node owns the connection; the client
+     * stays the caller's.
+     *
+     * @param client the client
+     * @param uri    the node's URI
+     * @return the node
+     * @since 0.1.0
+     */
+    public static LettuceNode lazy(RedisClient client, RedisURI uri) {
+        Objects.requireNonNull(client, "client must not be null");
+        Objects.requireNonNull(uri, "uri must not be null");
+        return new LettuceNode(client, uri, null, addressOf(uri));
+    }
+
+    /**
+     * A node over an existing connection, which stays the caller's (never closed here).
+     *
+     * @param connection an open connection with String keys and values
+     * @param address    how to name the node in messages (e.g. {@code host:port}); no credentials
+     * @return the node
+     * @since 0.1.0
+     */
+    public static LettuceNode of(StatefulRedisConnection<String, String> connection, String address) {
+        Objects.requireNonNull(connection, "connection must not be null");
+        Objects.requireNonNull(address, "address must not be null");
+        return new LettuceNode(null, null, connection, address);
+    }
+
+    /**
+     * The printable address of a URI: {@code host:port} or the socket path, never the password.
+     *
+     * @param uri the URI
+     * @return the address
+     * @since 0.1.0
+     */
+    public static String addressOf(RedisURI uri) {
+        if (uri.getSocket() != null) {
+            return uri.getSocket();
+        }
+        return uri.getHost() + ":" + uri.getPort() + (uri.getDatabase() != 0 ? "/" + uri.getDatabase() : "");
+    }
+
+    @Override
+    public String address() {
+        return address;
+    }
+
+    @Override
+    public CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis) {
+        return this.<List<Object>>script(Script.ACQUIRE, ScriptOutputType.MULTI, key, value, Long.toString(expiryMillis), null)
+                .thenApply(reply -> {
+                    long status = (Long) reply.get(0);
+                    return status == 1 ? AcquireReply.GRANTED : new AcquireReply(false, (Long) reply.get(1));
+                });
+    }
+
+    @Override
+    public CompletionStage<Ownership> release(String key, String value) {
+        return this.<Long>script(Script.RELEASE, ScriptOutputType.INTEGER, key, value, null, null)
+                .thenApply(LettuceNode::ownership);
+    }
+
+    @Override
+    public CompletionStage<Ownership> extend(String key, String value, long expiryMillis, boolean setIfAbsent) {
+        return this.<Long>script(Script.EXTEND, ScriptOutputType.INTEGER, key, value, Long.toString(expiryMillis), setIfAbsent ? "1" : "0")
+                .thenApply(LettuceNode::ownership);
+    }
+
+    @Override
+    public CompletionStage<String> get(String key) {
+        return withConnection(commands -> commands.get(key));
+    }
+
+    private static Ownership ownership(Long reply) {
+        long r = reply;
+        return r == 1 ? Ownership.MINE : r == 0 ? Ownership.OTHER : Ownership.ABSENT;
+    }
+
+    private <T> CompletionStage<T> script(Script script, ScriptOutputType type, String key, String a1, String a2, String a3) {
+        String[] keys = {key};
+        String[] args = a3 != null ? new String[] {a1, a2, a3} : a2 != null ? new String[] {a1, a2} : a1 != null ? new String[] {a1} : NO_ARGS;
+        return withConnection(commands -> {
+            CompletionStage<T> first = commands.evalsha(script.sha, type, keys, args);
+            // The fallback resends on the same connection, after the EVALSHA: per-node order is kept.
+            return first.exceptionallyCompose(e -> isNoScript(e)
+                    ? commands.eval(script.body, type, keys, args)
+                    : CompletableFuture.failedFuture(e));
+        });
+    }
+
+    private static boolean isNoScript(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t instanceof RedisNoScriptException || (t != null && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
+    }
+
+    private <T> CompletionStage<T> withConnection(Function<RedisAsyncCommands<String, String>, CompletionStage<T>> op) {
+        StatefulRedisConnection<String, String> c = ready;
+        // Fast path: an established connection (Lettuce reconnects it by itself after network errors).
+        if (c != null) {
+            return op.apply(c.async());
+        }
+        CompletableFuture<T> out = new CompletableFuture<>();
+        synchronized (this) {
+            c = ready;
+            if (c == null) {
+                if (closed) {
+                    return CompletableFuture.failedFuture(new IllegalStateException("node " + address + " is closed"));
+                }
+                // Commands issued while connecting wait in a FIFO queue. Chaining each on the connect
+                // future instead would run them in reverse (CompletableFuture runs dependants as a
+                // stack), letting a release overtake the acquire it must follow.
+                waiting.add(connection -> {
+                    try {
+                        op.apply(connection.async()).whenComplete((v, e) -> {
+                            if (e == null) {
+                                out.complete(v);
+                            } else {
+                                out.completeExceptionally(e);
+                            }
+                        });
+                    } catch (RuntimeException e) {
+                        out.completeExceptionally(e);
+                    }
+                });
+                failures.add(out::completeExceptionally);
+                if (connecting == null) {
+                    connecting = client.connectAsync(StringCodec.UTF8, uri).toCompletableFuture();
+                    connecting.whenComplete(this::connected);
+                }
+                return out;
+            }
+        }
+        return op.apply(c.async());
+    }
+
+    /** Runs the queued commands in order; on failure fails them and lets the next call connect again. */
+    private void connected(StatefulRedisConnection<String, String> connection, Throwable error) {
+        if (error == null) {
+            // Pipelined ahead of the queued commands, so the first EVALSHA finds its script instead of
+            // paying a NOSCRIPT round trip. Replies are not awaited; the EVAL fallback covers failures.
+            RedisAsyncCommands<String, String> commands = connection.async();
+            for (Script script : Script.ALL) {
+                commands.scriptLoad(script.body);
+            }
+        }
+        while (true) {
+            Consumer<StatefulRedisConnection<String, String>> next;
+            Consumer<Throwable> fail;
+            synchronized (this) {
+                next = waiting.poll();
+                fail = failures.poll();
+                if (next == null) {
+                    connecting = null;
+                    if (error == null) {
+                        if (closed) {
+                            connection.closeAsync();
+                        } else {
+                            // Set only once the queue is empty, so no later command overtakes a queued one.
+                            ready = connection;
+                        }
+                    }
+                    return;
+                }
+            }
+            if (error == null) {
+                next.accept(connection);
+            } else {
+                fail.accept(error);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        StatefulRedisConnection<String, String> open;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            open = ready;
+        }
+        // A connect still in flight is closed when it completes (see connected()).
+        if (ownsConnection && open != null) {
+            open.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LettuceNode[" + address + "]";
+    }
+}
