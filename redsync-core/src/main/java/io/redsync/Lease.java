@@ -124,8 +124,13 @@ public interface Lease extends AutoCloseable {
     CompletableFuture<Void> releaseAsync();
 
     /**
-     * Same as {@link #release()}, for try-with-resources.
+     * {@link #release()} for try-with-resources, except that a release prevented only by node errors
+     * ({@link UnlockFailedException}) is logged at WARN instead of thrown: the guarded work is done, nothing
+     * indicates the lease was lost, and the keys expire with their TTL. Signs that the lease was lost
+     * ({@link LeaseExpiredException}, {@link LockNotHeldException}) are thrown.
      *
+     * @throws LeaseExpiredException as {@link #release()}
+     * @throws LockNotHeldException  as {@link #release()}
      * @since 0.1.0
      */
     @Override

@@ -126,6 +126,30 @@ class MutexSpec : FunSpec({
         }
     }
 
+    test("keys gone on a majority while the lease is still valid: the message says the lock may have been taken meanwhile") {
+        nodes.redsync(3).use { redsync ->
+            val lease = redsync.lock("wiped")
+            nodes.flushAll()
+            lease.isValid shouldBe true
+            shouldThrow<LeaseExpiredException> { lease.release() }.message!! shouldContain "while the lease was still valid"
+        }
+    }
+
+    test("nodes down at release: release() throws UnlockFailedException, close() logs it and returns") {
+        nodes.redsync(3).use { redsync ->
+            val explicit = redsync.lock("down-1")
+            val closed = redsync.lock("down-2")
+            listOf(1, 2).forEach { nodes.node(it).kill() }
+            val e = shouldThrow<UnlockFailedException> { explicit.release() }
+            e.votes()!!.succeeded() shouldContainExactly listOf(0)
+            e.votes()!!.failed() shouldContainExactly listOf(1, 2)
+            e.suppressed.size shouldBe 2
+            closed.close() // does not throw: the work is done and the keys expire by TTL
+            closed.isReleased shouldBe true
+            nodes.node(0).keys().shouldBeEmpty()
+        }
+    }
+
     test("unlock and extend of a lock someone else took report LockNotHeldException with the nodes") {
         nodes.redsync(3).use { redsync ->
             val mutex = redsync.mutex("stolen")

@@ -180,7 +180,7 @@ final class AcquireCall {
         } catch (RuntimeException | Error e) {
             if (result.completeExceptionally(e)) {
                 // Best effort: whatever this call's value holds is released.
-                engine.release(mutex.name(), mutex.key(), value, mutex.order(), false, timeoutNanos)
+                engine.release(mutex.name(), mutex.key(), value, mutex.order(), false, timeoutNanos, Long.MIN_VALUE)
                         .whenComplete((v, x) -> settled.complete(null));
             } else {
                 settled.complete(null);

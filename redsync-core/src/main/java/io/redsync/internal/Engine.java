@@ -134,8 +134,14 @@ final class Engine {
         return CompletableFuture.allOf(awaited);
     }
 
-    /** Compare-and-delete on every node; completes normally iff a quorum deleted. */
-    CompletableFuture<Void> release(String lockName, String key, String value, int[] order, boolean failFast, long timeoutNanos) {
+    /**
+     * Compare-and-delete on every node; completes normally iff a quorum deleted.
+     *
+     * @param deadlineNanos the lease's validity deadline, to word a failure; {@code Long.MIN_VALUE} if unknown
+     */
+    CompletableFuture<Void> release(String lockName, String key, String value, int[] order, boolean failFast, long timeoutNanos,
+                                    long deadlineNanos) {
+        long start = System.nanoTime();
         Ballot ballot = fanOut(lockName, order, failFast, timeoutNanos, null, n -> n.release(key, value));
         return ballot.decided.thenApply(b -> {
             if (b.succeeded() >= quorum) {
@@ -147,8 +153,12 @@ final class Engine {
                         + votes.heldByOthers() + " (" + votes + "); the lease was lost before release", votes);
             }
             if (votes.failed().isEmpty() && votes.unanswered().isEmpty()) {
+                String why = deadlineNanos != Long.MIN_VALUE && deadlineNanos - start > 0
+                        ? "its keys were gone on a majority while the lease was still valid: a node restarted without "
+                          + "persistence or the keys were deleted, so others may have acquired it meanwhile"
+                        : "the guarded work ran past the lease: use a longer expiry or extend the lease";
                 throw new LeaseExpiredException(lockName, "lock '" + lockName + "' had already expired when released ("
-                        + votes + "); the guarded work ran past the lease: use a longer expiry or extend the lease", votes);
+                        + votes + "); " + why, votes);
             }
             throw new UnlockFailedException(lockName, "lock '" + lockName + "' not released on a quorum (" + votes
                     + "); its keys expire with their TTL", votes);

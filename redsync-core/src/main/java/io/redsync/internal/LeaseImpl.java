@@ -2,6 +2,9 @@ package io.redsync.internal;
 
 import io.redsync.Lease;
 import io.redsync.LeaseExpiredException;
+import io.redsync.UnlockFailedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -11,6 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /** A held lock. Thread-safe: the deadline is volatile, release happens once. */
 final class LeaseImpl implements Lease {
+    private static final Logger LOG = LoggerFactory.getLogger(Lease.class);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final MutexImpl mutex;
@@ -126,12 +130,18 @@ final class LeaseImpl implements Lease {
             return DONE;
         }
         return mutex.engine().release(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
-                mutex.options().nodeTimeout().toNanos());
+                mutex.options().nodeTimeout().toNanos(), deadlineNanos);
     }
 
     @Override
     public void close() {
-        release();
+        try {
+            release();
+        } catch (UnlockFailedException e) {
+            // Cleanup at the end of a try block: nodes being down must not turn finished work into a
+            // failure. Nothing here says the lease was lost (that is thrown), and the keys expire by TTL.
+            LOG.warn("{}", e.getMessage());
+        }
     }
 
     @Override

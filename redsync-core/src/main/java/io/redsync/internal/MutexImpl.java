@@ -120,7 +120,7 @@ final class MutexImpl implements Mutex {
             return lease.releaseAsync();
         }
         String value = presetValue("unlock");
-        return engine.release(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos());
+        return engine.release(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos(), Long.MIN_VALUE);
     }
 
     @Override
