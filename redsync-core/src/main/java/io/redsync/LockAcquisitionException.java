@@ -12,6 +12,7 @@ package io.redsync;
 public class LockAcquisitionException extends QuorumException {
     private static final long serialVersionUID = 1L;
 
+    /** The number of attempts made. */
     private final int attempts;
 
     /**

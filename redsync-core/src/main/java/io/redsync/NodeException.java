@@ -12,7 +12,9 @@ package io.redsync;
 public final class NodeException extends RedsyncException {
     private static final long serialVersionUID = 1L;
 
+    /** The failed node's index. */
     private final int nodeIndex;
+    /** The failed node's address, without credentials. */
     private final String address;
 
     /**

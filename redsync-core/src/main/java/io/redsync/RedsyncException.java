@@ -13,6 +13,7 @@ package io.redsync;
 public class RedsyncException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The lock concerned, or null. */
     private final String lockName;
 
     /**
