@@ -2,8 +2,9 @@ package io.redsync;
 
 /**
  * An extension did not reach a quorum because nodes failed, or it reached one too late for the new
- * validity to be positive (redsync's {@code ErrExtendFailed}). The lease keeps its previous validity;
- * it may still be extended again before that runs out.
+ * validity to be positive (redsync's {@code ErrExtendFailed}). The lease keeps its previous validity, or
+ * less when the requested TTL was shorter (nodes that did not answer may have applied it); it may still be
+ * extended again before that runs out.
  *
  * @since 0.1.0
  */

@@ -403,6 +403,9 @@ public final class LockOptions {
             if (expiry.isNegative() || expiry.isZero()) {
                 throw new IllegalArgumentException("expiry must be > 0, was " + expiry);
             }
+            if (expiry.getNano() % 1_000_000 != 0) {
+                throw new IllegalArgumentException("expiry must be a whole number of milliseconds (Redis sets TTLs in ms), was " + expiry);
+            }
             if (tries < 1) {
                 throw new IllegalArgumentException("tries must be >= 1, was " + tries
                         + " (1 = a single attempt; use Integer.MAX_VALUE with an acquireTimeout to wait indefinitely)");

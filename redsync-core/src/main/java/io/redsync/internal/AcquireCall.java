@@ -29,6 +29,7 @@ final class AcquireCall {
     private final Engine engine;
     private final MutexImpl mutex;
     private final String value;
+    private final boolean ownValue;
     private final int maxAttempts;
     private final long expiryNanos;
     private final long expiryMillis;
@@ -40,10 +41,16 @@ final class AcquireCall {
     private volatile Ballot current;
     private volatile ScheduledFuture<?> retry;
 
-    AcquireCall(Engine engine, MutexImpl mutex, String value, int maxAttempts) {
+    /**
+     * @param ownValue whether {@code value} was generated for this call alone. Only then does a key already
+     *                 holding it count as acquired (our own earlier attempt whose reply was lost); a preset
+     *                 value is shared by every call of the mutex, so such a key may be another call's lease.
+     */
+    AcquireCall(Engine engine, MutexImpl mutex, String value, boolean ownValue, int maxAttempts) {
         this.engine = engine;
         this.mutex = mutex;
         this.value = value;
+        this.ownValue = ownValue;
         this.maxAttempts = maxAttempts;
         this.expiryNanos = mutex.options().expiry().toNanos();
         this.expiryMillis = mutex.options().expiry().toMillis();
@@ -74,7 +81,7 @@ final class AcquireCall {
         attempts++;
         long start = System.nanoTime();
         Ballot ballot = engine.fanOut(mutex.name(), mutex.order(), mutex.options().failFast(), timeoutNanos, null,
-                node -> node.acquire(mutex.key(), value, expiryMillis));
+                node -> node.acquire(mutex.key(), value, expiryMillis, ownValue));
         current = ballot;
         if (result.isDone()) {
             ballot.abort();
@@ -88,13 +95,14 @@ final class AcquireCall {
         long validity = expiryNanos - (now - start) - driftNanos;
         if (!ballot.aborted() && ballot.succeeded() >= engine.quorum && validity > 0) {
             LeaseImpl lease = new LeaseImpl(mutex, value, start + expiryNanos - driftNanos);
-            mutex.adopt(lease);
+            // Adopted before the caller can see the lease, so mutex.unlock() in a continuation finds it.
+            // A lease the caller never sees (it cancelled meanwhile) is un-adopted and given back.
+            LeaseImpl previous = mutex.adopt(lease);
             if (result.complete(lease)) {
                 settled.complete(null);
                 return;
             }
-            // The caller cancelled while the last replies were in flight: give the lock back.
-            mutex.forget(lease);
+            mutex.unadopt(lease, previous);
         }
         engine.cleanup(ballot, mutex.name(), mutex.key(), value, mutex.order(), timeoutNanos)
                 .whenComplete((v, e) -> guarded(() -> afterCleanup(ballot, now - start, validity)));
@@ -122,7 +130,7 @@ final class AcquireCall {
         }
         ScheduledFuture<?> next;
         try {
-            next = engine.timer.schedule(() -> guarded(this::attempt), delayNanos, TimeUnit.NANOSECONDS);
+            next = engine.schedule(() -> guarded(this::attempt), delayNanos);
         } catch (RejectedExecutionException e) {
             closeNow();
             return;
@@ -163,13 +171,10 @@ final class AcquireCall {
         }
     }
 
-    /** The Redsync instance is closing: fail the caller now, stop retrying. */
+    /** The Redsync instance is closing: fail the caller now, stop retrying, clean up as on cancellation. */
     void closeNow() {
         if (result.completeExceptionally(new IllegalStateException("Redsync was closed while acquiring lock '" + mutex.name() + "'"))) {
             onCancel();
-        }
-        if (engine.timer.isShutdown()) {
-            settled.complete(null);
         }
     }
 

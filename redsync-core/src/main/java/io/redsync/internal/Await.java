@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 
 /** The API edge where blocking happens: waits on the engine's futures. */
 final class Await {
@@ -14,16 +15,19 @@ final class Await {
 
     /**
      * Waits for a lock call. On interrupt: cancels it, waits (bounded) until its partial holds are
-     * released, then throws InterruptedException.
+     * released, then throws InterruptedException. If the call completed in the instant before the cancel,
+     * its result is handed to {@code abandon} (which releases it) instead of being dropped.
      */
-    static <T> T interruptibly(CompletableFuture<T> result, CompletableFuture<?> settled, long cleanupBoundNanos)
-            throws InterruptedException {
+    static <T> T interruptibly(CompletableFuture<T> result, CompletableFuture<?> settled, long cleanupBoundNanos,
+                               Function<T, CompletableFuture<?>> abandon) throws InterruptedException {
         try {
             return result.get();
         } catch (InterruptedException e) {
-            result.cancel(false);
-            boolean again = uninterruptibly(settled, cleanupBoundNanos);
-            if (again) {
+            CompletableFuture<?> cleanup = settled;
+            if (!result.cancel(false) && result.isDone() && !result.isCompletedExceptionally()) {
+                cleanup = abandon.apply(result.join());
+            }
+            if (uninterruptibly(cleanup, cleanupBoundNanos)) {
                 // A second interrupt arrived while cleaning up; the exception we throw reports both.
                 Thread.interrupted();
             }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The answers to one quorum operation, gathered as they arrive from the nodes (on Lettuce's I/O threads
@@ -30,6 +31,8 @@ final class Ballot {
     private final String expectedValue;
     private final byte[] state;
     private final NodeException[] errors;
+    /** Each node's call, so a follow-up command can be ordered after it; null where none was sent. */
+    private final CompletionStage<?>[] stages;
     private int succeeded;
     private int other;
     private int answered;
@@ -46,6 +49,15 @@ final class Ballot {
         this.expectedValue = expectedValue;
         this.state = new byte[nodeCount];
         this.errors = new NodeException[nodeCount];
+        this.stages = new CompletionStage<?>[nodeCount];
+    }
+
+    synchronized void stage(int node, CompletionStage<?> stage) {
+        stages[node] = stage;
+    }
+
+    synchronized CompletionStage<?> stageOf(int node) {
+        return stages[node];
     }
 
     /** Records a node's reply; the first record for a node wins (a reply racing its timeout). */
@@ -80,6 +92,15 @@ final class Ballot {
             }
         }
         if (fire) {
+            complete();
+        }
+    }
+
+    /** Completes the decision, never on the timer thread (see {@link Engine}). */
+    private void complete() {
+        if (Engine.onTimerThread()) {
+            Engine.WORKERS.execute(() -> decided.complete(this));
+        } else {
             decided.complete(this);
         }
     }
@@ -106,7 +127,7 @@ final class Ballot {
         }
         // Complete outside the lock: dependants run inline and may start more node calls.
         if (fire) {
-            decided.complete(this);
+            complete();
         }
     }
 

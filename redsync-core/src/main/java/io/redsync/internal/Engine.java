@@ -14,23 +14,63 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
  * The quorum engine: fans one operation out to every node in parallel, each call bounded by the node
  * timeout, and decides by quorum. Nothing else in the library counts votes. It never blocks: replies
- * arrive on Lettuce's threads, timeouts and retries on one timer thread.
+ * arrive on Lettuce's I/O threads; timeouts and retries run on one timer thread per instance.
+ *
+ * <p>No caller code ever runs on the timer thread: a ballot decided there (by a timeout, or by a node
+ * failing synchronously during a retry) completes on {@link #WORKERS} instead. Otherwise a caller blocking
+ * in a continuation (say {@code lease.release()} in {@code thenAccept}) would wait for a timeout that only
+ * that blocked thread can fire.
  */
 final class Engine {
+    /**
+     * Completes what the timer thread decided. Shared by all instances; daemon threads made on demand and
+     * dropped when idle, so a caller blocking in a continuation takes a worker, never the timer. Normal
+     * decisions (replies) complete on the I/O thread that received the last reply and never come here.
+     */
+    static final Executor WORKERS;
+
+    static {
+        AtomicInteger count = new AtomicInteger();
+        WORKERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "redsync-worker-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The timer's threads are of this type, so a decision can tell where it runs. */
+    static final class TimerThread extends Thread {
+        TimerThread(Runnable task, String name) {
+            super(task, name);
+            setDaemon(true);
+        }
+    }
+
+    static boolean onTimerThread() {
+        return Thread.currentThread() instanceof TimerThread;
+    }
+
     final LockNode[] nodes;
     final int quorum;
     final ScheduledExecutorService timer;
     private final Set<AcquireCall> active = ConcurrentHashMap.newKeySet();
+    /** No new lock calls; cleanup of the active ones still reaches the nodes. */
+    private volatile boolean closing;
+    /** Nothing is sent any more. */
     private volatile boolean closed;
 
     Engine(LockNode[] nodes, ScheduledExecutorService timer) {
@@ -39,8 +79,9 @@ final class Engine {
         this.timer = timer;
     }
 
-    boolean closed() {
-        return closed;
+    /** Runs {@code task} on the timer thread after {@code delayNanos}; the returned future cancels it. */
+    ScheduledFuture<?> schedule(Runnable task, long delayNanos) {
+        return timer.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     /** Sends {@code call} to every node in {@code order}; the ballot decides when enough have answered. */
@@ -48,28 +89,23 @@ final class Engine {
                   Function<LockNode, CompletionStage<?>> call) {
         Ballot ballot = new Ballot(nodes.length, quorum, failFast, expectedValue);
         for (int node : order) {
-            dispatch(ballot, lockName, node, timeoutNanos, call);
+            dispatch(ballot, node, lockName, node, timeoutNanos, call);
         }
         return ballot;
     }
 
-    /** Sends one call to one node, recording its reply, error or timeout in the ballot. */
-    private void dispatch(Ballot ballot, String lockName, int node, long timeoutNanos, Function<LockNode, CompletionStage<?>> call) {
-        dispatchTo(ballot, node, lockName, node, timeoutNanos, call);
-    }
-
-    /** As {@link #dispatch}, recording into ballot entry {@code slot} (a one-node ballot uses slot 0). */
-    private void dispatchTo(Ballot ballot, int slot, String lockName, int node, long timeoutNanos,
-                            Function<LockNode, CompletionStage<?>> call) {
+    /** Sends one call to one node, recording its reply, error or timeout in ballot entry {@code slot}. */
+    private void dispatch(Ballot ballot, int slot, String lockName, int node, long timeoutNanos,
+                          Function<LockNode, CompletionStage<?>> call) {
         if (closed) {
             ballot.failure(slot, nodeError(lockName, node, new IllegalStateException("Redsync is closed")));
             return;
         }
         ScheduledFuture<?> timeout;
         try {
-            timeout = timer.schedule(() -> ballot.failure(slot, nodeError(lockName, node,
+            timeout = schedule(() -> ballot.failure(slot, nodeError(lockName, node,
                     new TimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms (node timeout)"))),
-                    timeoutNanos, TimeUnit.NANOSECONDS);
+                    timeoutNanos);
         } catch (RejectedExecutionException e) {
             ballot.failure(slot, nodeError(lockName, node, new IllegalStateException("Redsync is closed")));
             return;
@@ -82,6 +118,7 @@ final class Engine {
             ballot.failure(slot, nodeError(lockName, node, e));
             return;
         }
+        ballot.stage(slot, stage);
         stage.whenComplete((reply, error) -> {
             timeout.cancel(false);
             if (error == null) {
@@ -106,9 +143,15 @@ final class Engine {
 
     /**
      * Releases {@code key} on every node of a failed attempt that may hold it: all but those that
-     * answered "held by another owner". Nodes that timed out or had not answered are included (their
-     * command may still run; our release, sent on the same connection, runs after it), but only the
-     * nodes that granted are waited for: they answered promptly and certainly hold our key, while
+     * answered "held by another owner". Nodes that timed out or had not answered are included: their
+     * acquire may still run.
+     *
+     * <p>Each node's release is sent only once that node's acquire stage has completed (reply, error, or
+     * Lettuce's own command timeout). Sending it at once would usually be safe on one ordered connection,
+     * but an acquire whose EVALSHA met NOSCRIPT is re-sent as EVAL when that reply arrives, possibly after
+     * our release: the key would outlive the failed attempt.
+     *
+     * <p>Only nodes that granted are waited for: they answered promptly and certainly hold our key, while
      * waiting for a slow node would hold up the caller for a whole node timeout.
      */
     CompletableFuture<Void> cleanup(Ballot ballot, String lockName, String key, String value, int[] order, long timeoutNanos) {
@@ -126,7 +169,12 @@ final class Engine {
                 continue;
             }
             Ballot release = new Ballot(1, 1, false, null);
-            dispatchTo(release, 0, lockName, node, timeoutNanos, n -> n.release(key, value));
+            CompletionStage<?> acquired = ballot.stageOf(node);
+            if (acquired == null) {
+                dispatch(release, 0, lockName, node, timeoutNanos, n -> n.release(key, value));
+            } else {
+                acquired.whenComplete((r, e) -> dispatch(release, 0, lockName, node, timeoutNanos, n -> n.release(key, value)));
+            }
             if (state == Ballot.SUCCEEDED) {
                 awaited[i++] = release.decided;
             }
@@ -152,7 +200,7 @@ final class Engine {
                 throw new LockNotHeldException(lockName, "lock '" + lockName + "' not released: another owner holds it on nodes "
                         + votes.heldByOthers() + " (" + votes + "); the lease was lost before release", votes);
             }
-            if (votes.failed().isEmpty() && votes.unanswered().isEmpty()) {
+            if (lostQuorum(votes)) {
                 String why = deadlineNanos != Long.MIN_VALUE && deadlineNanos - start > 0
                         ? "its keys were gone on a majority while the lease was still valid: a node restarted without "
                           + "persistence or the keys were deleted, so others may have acquired it meanwhile"
@@ -166,12 +214,19 @@ final class Engine {
     }
 
     /**
-     * Compare-and-PEXPIRE on every node. Completes with the new monotonic deadline iff a quorum extended
-     * and validity remains.
+     * Whether the lease is known to be gone: the keys were absent on so many nodes that the nodes which
+     * failed could not make up a quorum even if they still held it.
+     */
+    private boolean lostQuorum(Votes votes) {
+        return votes.nodeCount() - votes.absent().size() < quorum;
+    }
+
+    /**
+     * Compare-and-PEXPIRE on every node, started at {@code start}. Completes with the new monotonic deadline
+     * iff a quorum extended and validity remains.
      */
     CompletableFuture<Long> extend(String lockName, String key, String value, int[] order, boolean failFast, long timeoutNanos,
-                                   long ttlNanos, long driftNanos, boolean setIfAbsent) {
-        long start = System.nanoTime();
+                                   long start, long ttlNanos, long driftNanos, boolean setIfAbsent) {
         long ttlMillis = TimeUnit.NANOSECONDS.toMillis(ttlNanos);
         Ballot ballot = fanOut(lockName, order, failFast, timeoutNanos, null, n -> n.extend(key, value, ttlMillis, setIfAbsent));
         return ballot.decided.thenApply(b -> {
@@ -189,7 +244,7 @@ final class Engine {
                 throw new LockNotHeldException(lockName, "lock '" + lockName + "' not extended: another owner holds it on nodes "
                         + votes.heldByOthers() + " (" + votes + ")", votes);
             }
-            if (votes.failed().isEmpty() && votes.unanswered().isEmpty()) {
+            if (lostQuorum(votes)) {
                 throw new LeaseExpiredException(lockName, "lock '" + lockName + "' not extended: its keys had expired (" + votes + ")", votes);
             }
             throw new ExtendFailedException(lockName, "lock '" + lockName + "' not extended on a quorum (" + votes + ")", votes);
@@ -204,7 +259,7 @@ final class Engine {
 
     void register(AcquireCall call) {
         active.add(call);
-        if (closed) {
+        if (closing) {
             call.closeNow();
         }
     }
@@ -213,11 +268,23 @@ final class Engine {
         active.remove(call);
     }
 
-    /** Fails every waiting lock call; the caller then closes the nodes and the timer. */
-    void close() {
-        closed = true;
-        for (AcquireCall call : active) {
+    /**
+     * Fails every waiting lock call, waits up to {@code boundNanos} for their cleanup to reach the nodes,
+     * then stops sending. The caller closes the nodes and the timer afterwards.
+     */
+    void close(long boundNanos) {
+        closing = true;
+        CompletableFuture<?>[] pending = active.stream().map(call -> {
             call.closeNow();
+            return call.settled;
+        }).toArray(CompletableFuture<?>[]::new);
+        try {
+            CompletableFuture.allOf(pending).get(boundNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // Bounded on purpose: a node that does not answer keeps its key until the TTL.
         }
+        closed = true;
     }
 }

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** A held lock. Thread-safe: the deadline is volatile, release happens once. */
@@ -40,6 +41,12 @@ final class LeaseImpl implements Lease {
 
     long deadlineNanos() {
         return deadlineNanos;
+    }
+
+    private synchronized void shortenTo(long bound) {
+        if (bound - deadlineNanos < 0) {
+            deadlineNanos = bound;
+        }
     }
 
     @Override
@@ -96,6 +103,9 @@ final class LeaseImpl implements Lease {
         if (ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("ttl must be > 0, was " + ttl);
         }
+        if (ttl.getNano() % 1_000_000 != 0) {
+            throw new IllegalArgumentException("ttl must be a whole number of milliseconds (Redis sets TTLs in ms), was " + ttl);
+        }
         Duration drift = Drift.of(ttl, mutex.options().driftFactor());
         if (ttl.compareTo(drift.multipliedBy(2)) < 0) {
             throw new IllegalArgumentException("ttl must be at least 2 × drift (ttl × driftFactor + 2 ms = "
@@ -114,9 +124,19 @@ final class LeaseImpl implements Lease {
             return CompletableFuture.failedFuture(new LeaseExpiredException(name(), "lease on lock '" + name()
                     + "' expired before it was extended; acquire the lock again", null));
         }
+        long start = System.nanoTime();
         return mutex.engine().extend(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
-                        mutex.options().nodeTimeout().toNanos(), ttlNanos, driftNanos, mutex.options().setNXOnExtend())
-                .thenAccept(deadline -> deadlineNanos = deadline);
+                        mutex.options().nodeTimeout().toNanos(), start, ttlNanos, driftNanos, mutex.options().setNXOnExtend())
+                .handle((deadline, error) -> {
+                    if (error == null) {
+                        deadlineNanos = deadline;
+                        return null;
+                    }
+                    // Nodes that failed or timed out may still have applied the new TTL: if it was shorter,
+                    // the keys may now expire sooner than the old deadline, and the lease must not outlive them.
+                    shortenTo(start + ttlNanos - driftNanos);
+                    throw error instanceof CompletionException c ? c : new CompletionException(error);
+                });
     }
 
     @Override

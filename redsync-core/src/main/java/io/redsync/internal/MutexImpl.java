@@ -41,12 +41,14 @@ final class MutexImpl implements Mutex {
         return order;
     }
 
-    void adopt(LeaseImpl lease) {
-        latest.set(lease);
+    /** Makes {@code lease} the latest; returns the one it replaced. */
+    LeaseImpl adopt(LeaseImpl lease) {
+        return latest.getAndSet(lease);
     }
 
-    void forget(LeaseImpl lease) {
-        latest.compareAndSet(lease, null);
+    /** Undoes {@link #adopt} unless another lease was adopted since. */
+    void unadopt(LeaseImpl lease, LeaseImpl previous) {
+        latest.compareAndSet(lease, previous);
     }
 
     @Override
@@ -60,18 +62,22 @@ final class MutexImpl implements Mutex {
     }
 
     private AcquireCall call(int attempts) {
-        String value = options.value().orElseGet(() -> options.valueGenerator().get());
+        if (options.value().isPresent()) {
+            return new AcquireCall(engine, this, options.value().get(), false, attempts);
+        }
+        String value = options.valueGenerator().get();
         if (value == null || value.isBlank()) {
             throw new IllegalStateException("valueGenerator returned " + (value == null ? "null" : "a blank value")
                     + " for lock '" + name + "'; it must return a unique non-blank owner token");
         }
-        return new AcquireCall(engine, this, value, attempts);
+        return new AcquireCall(engine, this, value, true, attempts);
     }
 
     @Override
     public Lease lock() throws InterruptedException {
         AcquireCall call = call(options.tries());
-        return Await.interruptibly(call.start(), call.settled, cleanupBound());
+        // A lease granted in the instant of the interrupt is given back, not dropped.
+        return Await.interruptibly(call.start(), call.settled, cleanupBound(), Lease::releaseAsync);
     }
 
     @Override
@@ -137,7 +143,7 @@ final class MutexImpl implements Mutex {
         String value = presetValue("extend");
         // Ownership transfer: this process never acquired, so the extension's result becomes its lease.
         return engine.extend(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos(),
-                        options.expiry().toNanos(), options.drift().toNanos(), options.setNXOnExtend())
+                        System.nanoTime(), options.expiry().toNanos(), options.drift().toNanos(), options.setNXOnExtend())
                 .thenAccept(deadline -> latest.compareAndSet(null, new LeaseImpl(this, value, deadline)));
     }
 

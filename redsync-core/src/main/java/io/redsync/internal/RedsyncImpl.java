@@ -30,16 +30,11 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** The {@link Redsync} implementation. Internal: build instances with {@link Redsync#builder()}. */
 public final class RedsyncImpl implements Redsync {
     private static final Logger LOG = LoggerFactory.getLogger(Redsync.class);
     private static final AtomicInteger INSTANCES = new AtomicInteger();
-    /** {@code user:password@} or {@code :password@} after the scheme: what must never be printed. */
-    private static final Pattern CREDENTIALS = Pattern.compile("(?<=://)([^/@]*?):([^/@]*)@");
-
     /**
      * A node given as the caller's Lettuce client plus a URI. Internal carrier for {@link Redsync.Builder}.
      *
@@ -104,11 +99,7 @@ public final class RedsyncImpl implements Redsync {
         }
 
         int id = INSTANCES.incrementAndGet();
-        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "redsync-timer-" + id);
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> new Engine.TimerThread(r, "redsync-timer-" + id));
         // Cancelled timeouts are the common case (the node answered): drop them from the queue at once.
         timer.setRemoveOnCancelPolicy(true);
 
@@ -171,23 +162,58 @@ public final class RedsyncImpl implements Redsync {
         return uri;
     }
 
-    /** The URI with its password replaced by {@code ***}. */
+    /**
+     * The URI with any credentials replaced: {@code redis://user:***@host}, or {@code redis://***@host} for a
+     * password-only user-info ({@code redis://secret@host} is a password to Lettuce).
+     */
     static String mask(String uri) {
-        Matcher m = CREDENTIALS.matcher(uri);
-        return m.find() ? m.replaceFirst(Matcher.quoteReplacement(m.group(1) + ":***@")) : uri;
+        String secret = secret(uri);
+        if (secret == null) {
+            return uri;
+        }
+        int scheme = uri.indexOf("://") + 3;
+        int at = uri.lastIndexOf('@', authorityEnd(uri, scheme) - 1);
+        String userInfo = uri.substring(scheme, at);
+        int colon = userInfo.indexOf(':');
+        return uri.substring(0, scheme) + (colon >= 0 ? userInfo.substring(0, colon + 1) : "") + "***" + uri.substring(at);
     }
 
-    /** A parser message with anything from the raw URI's credentials removed. */
+    /** The secret part of the URI's user-info (the password, or the whole user-info without a colon), or null. */
+    private static String secret(String uri) {
+        int scheme = uri.indexOf("://");
+        if (scheme < 0) {
+            return null;
+        }
+        int begin = scheme + 3;
+        int at = uri.lastIndexOf('@', authorityEnd(uri, begin) - 1);
+        if (at < begin) {
+            return null;
+        }
+        String userInfo = uri.substring(begin, at);
+        int colon = userInfo.indexOf(':');
+        String secret = colon >= 0 ? userInfo.substring(colon + 1) : userInfo;
+        return secret.isEmpty() ? null : secret;
+    }
+
+    private static int authorityEnd(String uri, int begin) {
+        int end = uri.length();
+        for (char c : new char[] {'/', '?', '#'}) {
+            int i = uri.indexOf(c, begin);
+            if (i >= 0 && i < end) {
+                end = i;
+            }
+        }
+        return end;
+    }
+
+    /** A parser message with the raw URI and its secret removed. */
     private static String scrub(String message, String uri) {
         if (message == null) {
             return "unparseable";
         }
-        Matcher m = CREDENTIALS.matcher(uri);
         String out = message.replace(uri, mask(uri));
-        if (m.find() && !m.group(2).isEmpty()) {
-            out = out.replace(m.group(2), "***");
-        }
-        return out;
+        String secret = secret(uri);
+        return secret == null ? out : out.replace(secret, "***");
     }
 
     @Override
@@ -271,7 +297,8 @@ public final class RedsyncImpl implements Redsync {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        engine.close();
+        // Waiting lock calls fail; their cleanup releases still go out before the connections close.
+        engine.close(defaults.nodeTimeout().toNanos() * 2 + TimeUnit.MILLISECONDS.toNanos(500));
         for (LockNode node : engine.nodes) {
             try {
                 node.close();
@@ -283,7 +310,9 @@ public final class RedsyncImpl implements Redsync {
             ownClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             ownResources.shutdown(0, 2, TimeUnit.SECONDS);
         }
-        timer.shutdownNow();
+        // Not shutdownNow(): timeouts still pending (nodes given by the caller stay open) must fire, or
+        // the operations waiting for them would never complete. The timer thread ends after the last one.
+        timer.shutdown();
     }
 
     @Override

@@ -104,8 +104,9 @@ public final class LettuceNode implements LockNode {
     }
 
     @Override
-    public CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis) {
-        return this.<List<Object>>script(Script.ACQUIRE, ScriptOutputType.MULTI, key, value, Long.toString(expiryMillis), null)
+    public CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld) {
+        return this.<List<Object>>script(Script.ACQUIRE, ScriptOutputType.MULTI, key, value, Long.toString(expiryMillis),
+                        refreshIfHeld ? "1" : "0")
                 .thenApply(reply -> {
                     long status = (Long) reply.get(0);
                     return status == 1 ? AcquireReply.GRANTED : new AcquireReply(false, (Long) reply.get(1));
@@ -139,7 +140,9 @@ public final class LettuceNode implements LockNode {
         String[] args = a3 != null ? new String[] {a1, a2, a3} : a2 != null ? new String[] {a1, a2} : a1 != null ? new String[] {a1} : NO_ARGS;
         return withConnection(commands -> {
             CompletionStage<T> first = commands.evalsha(script.sha, type, keys, args);
-            // The fallback resends on the same connection, after the EVALSHA: per-node order is kept.
+            // The fallback is sent when the NOSCRIPT reply arrives, so commands issued meanwhile may run
+            // before it; the engine therefore sends a node's cleanup release only after the acquire's
+            // stage (this one, fallback included) has completed.
             return first.exceptionallyCompose(e -> isNoScript(e)
                     ? commands.eval(script.body, type, keys, args)
                     : CompletableFuture.failedFuture(e));

@@ -9,10 +9,9 @@ import java.util.HexFormat;
 final class Script {
 
     /**
-     * Acquire, or refresh our own key. KEYS[1] = lock key, ARGV[1] = owner token, ARGV[2] = TTL ms.
-     * Returns {1, 0} when the key now holds our value, {0, holder PTTL} otherwise. Refreshing a key
-     * that already holds our value makes a retry after a lost reply succeed instead of reporting the
-     * caller as its own competitor.
+     * Acquire. KEYS[1] = lock key, ARGV[1] = owner token, ARGV[2] = TTL ms, ARGV[3] = '1' to refresh a
+     * key that already holds our token (a retry after a lost reply), '0' for plain SET NX semantics.
+     * Returns {1, 0} when the key now holds our value, {0, holder PTTL} otherwise.
      */
     static final Script ACQUIRE = new Script("""
             local held = redis.call('GET', KEYS[1])
@@ -20,7 +19,7 @@ final class Script {
               redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
               return {1, 0}
             end
-            if held == ARGV[1] then
+            if held == ARGV[1] and ARGV[3] == '1' then
               redis.call('PEXPIRE', KEYS[1], ARGV[2])
               return {1, 0}
             end

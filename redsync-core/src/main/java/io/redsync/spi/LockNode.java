@@ -25,16 +25,18 @@ public interface LockNode extends AutoCloseable {
     String address();
 
     /**
-     * Sets {@code key = value} with a TTL if the key is absent, or refreshes the TTL if it already holds
-     * {@code value} (so a retry after a lost reply does not count the caller as its own competitor).
+     * Sets {@code key = value} with a TTL if the key is absent. With {@code refreshIfHeld}, a key that
+     * already holds {@code value} gets the TTL and counts as acquired, so a retry after a lost reply does not
+     * count the caller as its own competitor; without it, such a key counts as held by another owner.
      *
-     * @param key          the lock key
-     * @param value        the owner token
-     * @param expiryMillis the TTL in milliseconds, positive
+     * @param key           the lock key
+     * @param value         the owner token
+     * @param expiryMillis  the TTL in milliseconds, positive
+     * @param refreshIfHeld whether a key already holding {@code value} counts as acquired
      * @return the node's answer
      * @since 0.1.0
      */
-    CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis);
+    CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld);
 
     /**
      * Deletes the key if it holds {@code value}.

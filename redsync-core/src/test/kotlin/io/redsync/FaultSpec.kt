@@ -1,0 +1,156 @@
+package io.redsync
+
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.collections.shouldBeEmpty
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
+import io.kotest.matchers.string.shouldNotContain
+import io.kotest.matchers.string.shouldStartWith
+import io.lettuce.core.RedisClient
+import io.lettuce.core.RedisURI
+import io.redsync.lettuce.LettuceNode
+import io.redsync.testkit.RedisNodes
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.TimeUnit
+
+/** Regression specs for races and faults found in review; each failed before its fix. */
+class FaultSpec : FunSpec({
+    val nodes = RedisNodes.start(3)
+    val client = RedisClient.create()
+    afterSpec { client.shutdown(); nodes.close() }
+    beforeEach { nodes.heal() }
+
+    fun delayed(defaults: LockOptions, acquireDelays: List<Long> = listOf(0, 0, 0), extendDelays: List<Long> = listOf(0, 0, 0)): Redsync {
+        val builder = Redsync.builder().defaults(defaults)
+        nodes.nodes().forEachIndexed { i, n ->
+            builder.node(DelayingNode(LettuceNode.lazy(client, RedisURI.create(n.uri())), acquireDelays[i], extendDelays[i]))
+        }
+        return builder.build()
+    }
+
+    test("a preset value does not let two lock calls of one mutex both hold the lock") {
+        nodes.redsync().use { redsync ->
+            val mutex = redsync.mutex("preset", LockOptions.builder().value("owner-token").tries(1).build())
+            val first = mutex.lock()
+            mutex.tryLock().isPresent shouldBe false
+            first.close()
+            mutex.tryLock().get().close()
+        }
+    }
+
+    test("a blocking release inside a lockAsync continuation completes, even when a node timeout decides") {
+        nodes.redsync(defaults = LockOptions.builder().nodeTimeout(ms(200)).build()).use { redsync ->
+            nodes.node(2).pause()
+            try {
+                val thread = CompletableFuture<String>()
+                val done = redsync.lockAsync("cb").thenApply { lease ->
+                    thread.complete(Thread.currentThread().name)
+                    lease.release() // blocks for node 2's timeout
+                    "released"
+                }
+                done.get(10, TimeUnit.SECONDS) shouldBe "released"
+                thread.get() shouldNotContain "redsync-timer"
+            } finally {
+                nodes.node(2).resume()
+            }
+        }
+    }
+
+    test("close() while an acquisition is in flight releases what the nodes granted") {
+        val redsync = delayed(LockOptions.builder().nodeTimeout(ms(2000)).build(), acquireDelays = listOf(0, 0, 1500))
+        val future = redsync.lockAsync("closing")
+        awaitUntil("all nodes executed the acquire") { nodes.nodesHolding("closing") == listOf(0, 1, 2) }
+        redsync.close()
+        shouldThrow<Exception> { future.get(5, TimeUnit.SECONDS) }
+        awaitUntil("keys released") { nodes.nodesHolding("closing").isEmpty() }
+    }
+
+    test("close() lets timeouts of operations still in flight fire: a release never hangs") {
+        val connection = client.connect(RedisURI.create(nodes.node(2).uri()))
+        val redsync = Redsync.builder().uri(nodes.node(0).uri()).uri(nodes.node(1).uri()).node(connection)
+            .defaults(LockOptions.builder().nodeTimeout(ms(300)).build()).build()
+        val lease = redsync.lock("closerel")
+        nodes.node(2).pause()
+        try {
+            val release = lease.releaseAsync()
+            awaitUntil("nodes 0 and 1 released") { nodes.nodesHolding("closerel").isEmpty() }
+            redsync.close()
+            release.get(5, TimeUnit.SECONDS) // completes: a quorum released, node 2 timed out
+        } finally {
+            nodes.node(2).resume()
+            connection.close()
+        }
+    }
+
+    test("a failed extension to a shorter TTL shortens the lease: it never outlives its keys") {
+        delayed(LockOptions.builder().nodeTimeout(ms(100)).build(), extendDelays = listOf(0, 300, 300)).use { redsync ->
+            val lease = redsync.lock("ext")
+            shouldThrow<ExtendFailedException> { lease.extend(ms(300)) }
+            // Nodes 1 and 2 applied the 300 ms TTL although their replies came too late.
+            awaitUntil("keys expired") { nodes.nodesHolding("ext").isEmpty() }
+            lease.isValid shouldBe false
+        }
+    }
+
+    test("passwords never appear in build errors, also password-only user-info") {
+        listOf(
+            "redis://hunter2secret@localhost:70000",
+            "redis-sentinel://hunter2secret@localhost:26379",
+            "redis://user:hunter2secret@localhost:70000",
+            "redis://:hunter2secret@h:99999",
+        ).forEach { uri ->
+            val e = shouldThrow<IllegalArgumentException> { Redsync.create(uri) }
+            e.message!! shouldNotContain "hunter2secret"
+            e.message!! shouldContain "***@"
+        }
+    }
+
+    test("after SCRIPT FLUSH on a slow link, a failed attempt's release still follows its acquire") {
+        val body = Class.forName("io.redsync.lettuce.Script").getDeclaredField("RELEASE").let { f ->
+            f.isAccessible = true
+            val script = f.get(null)
+            script.javaClass.getDeclaredField("body").also { it.isAccessible = true }.get(script) as String
+        }
+        DelayProxy(nodes.node(0).port()).use { proxy ->
+            Redsync.builder().uri("redis://127.0.0.1:" + proxy.port)
+                .defaults(LockOptions.builder().nodeTimeout(ms(100)).tries(1).build()).build().use { redsync ->
+                    redsync.lock("warm", LockOptions.builder().nodeTimeout(ms(2000)).build()).close()
+                    nodes.node(0).call("SCRIPT", "FLUSH") // as after a restart
+                    proxy.delayMs = 300
+                    val attempt = redsync.mutex("k").tryLockAsync() // EVALSHA -> NOSCRIPT, reply delayed
+                    awaitUntil("the acquire reached the server") {
+                        (nodes.node(0).call("INFO", "commandstats") as String).contains("cmdstat_evalsha")
+                    }
+                    nodes.node(0).call("SCRIPT", "LOAD", body) // another client's fallback loads the release script
+                    runCatching { attempt.get(5, TimeUnit.SECONDS) }
+                    // The acquire's EVAL fallback ran; our release must have run after it.
+                    awaitUntil("the fallback and the release both ran") {
+                        Regex("cmdstat_eval:calls=(\\d+)").find(nodes.node(0).call("INFO", "commandstats") as String) != null &&
+                            nodes.node(0).keys().isEmpty()
+                    }
+                }
+        }
+    }
+
+    test("sub-millisecond expiries and TTLs are rejected: Redis would truncate them and validity would be overstated") {
+        shouldThrow<IllegalArgumentException> { LockOptions.builder().expiry(java.time.Duration.ofNanos(8_000_500_000)).build() }
+            .message!! shouldStartWith "expiry must be a whole number of milliseconds"
+        nodes.redsync().use { redsync ->
+            val lease = redsync.lock("ms")
+            shouldThrow<IllegalArgumentException> { lease.extend(java.time.Duration.ofNanos(5_000_000_100)) }
+            lease.close()
+        }
+    }
+
+    test("release classifies 'absent on a majority' as expired even when another node failed") {
+        nodes.redsync().use { redsync ->
+            val lease = redsync.lock("gone2")
+            nodes.node(0).call("DEL", "gone2")
+            nodes.node(1).call("DEL", "gone2")
+            nodes.node(2).kill()
+            shouldThrow<LeaseExpiredException> { lease.release() }
+        }
+        nodes.keysByNode().forEach { it.shouldBeEmpty() }
+    }
+})
