@@ -68,7 +68,10 @@ class RedsyncBuildSpec : FunSpec({
         RedisNodes.builder().count(1).password("right-secret").start().use { secured ->
             val port = secured.node(0).port()
             Redsync.create("redis://default:wrong-secret@127.0.0.1:$port").use { redsync ->
-                val e = shouldThrow<LockAcquisitionException> { redsync.lock("x", LockOptions.builder().tries(1).build()) }
+                // Retry until the connect itself has failed: a cold first connect may outlast one node timeout.
+                val options = LockOptions.builder().tries(Int.MAX_VALUE).retryDelay(RetryDelay.constant(ms(50)))
+                    .acquireTimeout(java.time.Duration.ofSeconds(2)).build()
+                val e = shouldThrow<LockAcquisitionException> { redsync.lock("x", options) }
                 val text = e.votes()!!.errors().single().message!!
                 text.uppercase() shouldContain "WRONGPASS"
                 text shouldNotContain "wrong-secret"

@@ -104,7 +104,8 @@ final class Engine {
         ScheduledFuture<?> timeout;
         try {
             timeout = schedule(() -> ballot.failure(slot, nodeError(lockName, node,
-                    new TimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms (node timeout)"))),
+                    new TimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                            + " ms (node timeout; on first use it includes connecting)"))),
                     timeoutNanos);
         } catch (RejectedExecutionException e) {
             ballot.failure(slot, nodeError(lockName, node, new IllegalStateException("Redsync is closed")));

@@ -6,9 +6,9 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.DefaultClientResources;
 import io.redsync.Lease;
 import io.redsync.LockOptions;
+import io.redsync.LockedAction;
 import io.redsync.Mutex;
 import io.redsync.Redsync;
 import io.redsync.lettuce.LettuceNode;
@@ -104,7 +104,7 @@ public final class RedsyncImpl implements Redsync {
         timer.setRemoveOnCancelPolicy(true);
 
         if (!uris.isEmpty()) {
-            ownResources = DefaultClientResources.create();
+            ownResources = SharedResources.acquire();
             ownClient = RedisClient.create(ownResources);
             ownClient.setOptions(ClientOptions.builder()
                     // A command issued while a node is disconnected fails at once instead of being queued
@@ -273,6 +273,17 @@ public final class RedsyncImpl implements Redsync {
     }
 
     @Override
+    public <T, E extends Exception> T executeLocked(String name, LockedAction<T, E> action) throws E, InterruptedException {
+        return mutex(name).executeLocked(action);
+    }
+
+    @Override
+    public <T, E extends Exception> T executeLocked(String name, LockOptions options, LockedAction<T, E> action)
+            throws E, InterruptedException {
+        return mutex(name, options).executeLocked(action);
+    }
+
+    @Override
     public LockOptions defaults() {
         return defaults;
     }
@@ -308,7 +319,7 @@ public final class RedsyncImpl implements Redsync {
         }
         if (ownClient != null) {
             ownClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-            ownResources.shutdown(0, 2, TimeUnit.SECONDS);
+            SharedResources.release(ownResources);
         }
         // Not shutdownNow(): timeouts still pending (nodes given by the caller stay open) must fire, or
         // the operations waiting for them would never complete. The timer thread ends after the last one.
