@@ -3,6 +3,7 @@ package io.redsync;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * A held lock: what a successful acquisition returns. Release it with {@link #close()} (so
@@ -56,6 +57,7 @@ public interface Lease extends AutoCloseable {
     /**
      * Throws unless {@link #isValid()}; call it before each step that must not run unprotected.
      *
+     * @throws LeaseLostException    if the lease was kept alive and declared lost
      * @throws LeaseExpiredException if the validity ran out or the lease was released
      * @since 0.1.0
      */
@@ -63,6 +65,48 @@ public interface Lease extends AutoCloseable {
 
     /** @return whether {@link #release()} or {@link #close()} was called @since 0.1.0 */
     boolean isReleased();
+
+    /**
+     * Keeps this lease alive in the background with {@link LockOptions#keepAlive()} (or
+     * {@link KeepAlive#defaults()} when the options disable it) until it is released or lost. No thread is
+     * dedicated to it: extensions run on the instance's timer. Calling it again has no effect.
+     *
+     * @return this lease
+     * @throws IllegalStateException if the lease was released
+     * @since 0.1.0
+     */
+    Lease keepAlive();
+
+    /**
+     * Keeps this lease alive with the given policy; see {@link #keepAlive()}.
+     *
+     * @param policy how to keep it; {@link KeepAlive#disabled()} does nothing
+     * @return this lease
+     * @throws IllegalArgumentException if the policy does not fit this lease's expiry
+     * @throws IllegalStateException    if the lease was released
+     * @since 0.1.0
+     */
+    Lease keepAlive(KeepAlive policy);
+
+    /**
+     * Whether the lease was declared lost while kept alive (see {@link KeepAlive}). A lost lease is not
+     * {@linkplain #isValid() valid}.
+     *
+     * @return true once lost
+     * @since 0.1.0
+     */
+    boolean isLost();
+
+    /**
+     * Registers a callback run once if the lease is lost while kept alive, before its validity ends; at
+     * once if it is already lost. Callbacks run on a library thread and should be quick (interrupt a
+     * thread, cancel a job, set a flag); they are not run for a lease that is released or simply expires
+     * without keeping.
+     *
+     * @param listener receives the reason
+     * @since 0.1.0
+     */
+    void onLost(Consumer<? super LeaseLostException> listener);
 
     /**
      * Resets the keys' TTL to {@link LockOptions#expiry()} on every node holding them. Bounded by the

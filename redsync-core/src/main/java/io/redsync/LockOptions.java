@@ -27,6 +27,7 @@ import java.util.function.Supplier;
  *   <tr><td>{@link #failFast()}</td><td>false</td><td>decide as soon as a quorum agrees either way</td></tr>
  *   <tr><td>{@link #shufflePools()}</td><td>false</td><td>ask the nodes in a random order per mutex</td></tr>
  *   <tr><td>{@link #setNXOnExtend()}</td><td>false</td><td>extension re-creates missing keys (weaker, see there)</td></tr>
+ *   <tr><td>{@link #keepAlive()}</td><td>{@link KeepAlive#defaults()}</td><td>how {@code executeLocked}/{@code withLock} keep the lease</td></tr>
  * </table>
  *
  * <p>Build with {@link #builder()}; every field and cross-field rule is checked in
@@ -54,6 +55,7 @@ public final class LockOptions {
     private final boolean failFast;
     private final boolean shufflePools;
     private final boolean setNXOnExtend;
+    private final KeepAlive keepAlive;
 
     private LockOptions(Builder b, Duration nodeTimeout) {
         this.expiry = b.expiry;
@@ -69,6 +71,7 @@ public final class LockOptions {
         this.failFast = b.failFast;
         this.shufflePools = b.shufflePools;
         this.setNXOnExtend = b.setNXOnExtend;
+        this.keepAlive = b.keepAlive;
     }
 
     /**
@@ -111,6 +114,7 @@ public final class LockOptions {
         b.failFast = failFast;
         b.shufflePools = shufflePools;
         b.setNXOnExtend = setNXOnExtend;
+        b.keepAlive = keepAlive;
         return b;
     }
 
@@ -200,6 +204,17 @@ public final class LockOptions {
     }
 
     /**
+     * How {@link Redsync#executeLocked}, Kotlin's {@code withLock} and {@link Lease#keepAlive()} keep a
+     * lease alive.
+     *
+     * @return the policy (default {@link KeepAlive#defaults()}: extend every expiry/3)
+     * @since 0.1.0
+     */
+    public KeepAlive keepAlive() {
+        return keepAlive;
+    }
+
+    /**
      * The validity subtracted from each lease: {@code expiry × driftFactor + 2 ms} (the 2 ms is Redis'
      * expiry precision, as the Redlock description says).
      *
@@ -219,7 +234,8 @@ public final class LockOptions {
         return "LockOptions{expiry=" + expiry + ", tries=" + tries + ", driftFactor=" + driftFactor
                 + ", timeoutFactor=" + timeoutFactor + ", nodeTimeout=" + nodeTimeout
                 + ", acquireTimeout=" + acquireTimeout + ", value=" + (value == null ? "generated" : "preset")
-                + ", failFast=" + failFast + ", shufflePools=" + shufflePools + ", setNXOnExtend=" + setNXOnExtend + '}';
+                + ", failFast=" + failFast + ", shufflePools=" + shufflePools + ", setNXOnExtend=" + setNXOnExtend
+                + ", keepAlive=" + keepAlive + '}';
     }
 
     /**
@@ -241,6 +257,7 @@ public final class LockOptions {
         private boolean failFast;
         private boolean shufflePools;
         private boolean setNXOnExtend;
+        private KeepAlive keepAlive = KeepAlive.defaults();
 
         private Builder() {
         }
@@ -393,6 +410,19 @@ public final class LockOptions {
         }
 
         /**
+         * Sets how leases are kept alive by {@code executeLocked}, {@code withLock} and
+         * {@link Lease#keepAlive()}; {@link KeepAlive#disabled()} switches it off.
+         *
+         * @param keepAlive the policy; its interval and margin must fit the expiry
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder keepAlive(KeepAlive keepAlive) {
+            this.keepAlive = Objects.requireNonNull(keepAlive, "keepAlive must not be null");
+            return this;
+        }
+
+        /**
          * Checks every field and cross-field rule and builds the options.
          *
          * @return the options
@@ -435,6 +465,7 @@ public final class LockOptions {
             if (acquireTimeout != null && (acquireTimeout.isNegative() || acquireTimeout.isZero())) {
                 throw new IllegalArgumentException("acquireTimeout must be > 0, was " + acquireTimeout);
             }
+            keepAlive.validateAgainst(expiry);
             if (value != null && value.isBlank()) {
                 throw new IllegalArgumentException("value must not be blank: a preset owner token must identify the owner");
             }

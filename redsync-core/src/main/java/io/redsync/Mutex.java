@@ -73,6 +73,29 @@ public interface Mutex {
     CompletableFuture<Optional<Lease>> tryLockAsync();
 
     /**
+     * Acquires the lock, runs {@code action} holding it, and releases it on every exit path. While the
+     * action runs the lease is kept alive with {@link LockOptions#keepAlive()}; if it is lost, the calling
+     * thread is interrupted (virtual or platform alike) and, once the action returns or throws,
+     * {@link LeaseLostException} is thrown instead of its outcome (its exception, if any, suppressed). The
+     * interrupt this caused is cleared before the throw.
+     *
+     * <p>The Java counterpart of Kotlin's {@code withLock}; named after Spring's
+     * {@code LockRegistry.executeLocked} because a member named {@code withLock} would shadow the
+     * coroutines extension in Kotlin.
+     *
+     * @param action the work
+     * @param <T>    the result type
+     * @param <E>    the action's own checked exception
+     * @return what the action returned
+     * @throws E                        as thrown by the action (released first)
+     * @throws LeaseLostException       if the lease was lost while the action ran
+     * @throws LockAcquisitionException as {@link #lock()}
+     * @throws InterruptedException     if interrupted while waiting for the lock
+     * @since 0.1.0
+     */
+    <T, E extends Exception> T executeLocked(LockedAction<T, E> action) throws E, InterruptedException;
+
+    /**
      * Releases the latest lease of this mutex, or, when none was acquired here, the keys holding the
      * preset {@link LockOptions#value()} (ownership transfer).
      *

@@ -129,6 +129,43 @@ public interface Redsync extends AutoCloseable {
      */
     CompletableFuture<Lease> lockAsync(String name, LockOptions options);
 
+    /**
+     * Shortcut for {@code mutex(name).executeLocked(action)}: locks, runs the action with the lease kept
+     * alive, releases; interrupts the action and throws {@link LeaseLostException} if the lease is lost.
+     *
+     * <pre>{@code
+     * Invoice paid = redsync.executeLocked("invoice:42", lease -> billing.charge(42));
+     * }</pre>
+     *
+     * @param name   the lock name
+     * @param action the work
+     * @param <T>    the result type
+     * @param <E>    the action's own checked exception
+     * @return what the action returned
+     * @throws E                    as thrown by the action
+     * @throws InterruptedException if interrupted while waiting for the lock
+     * @see Mutex#executeLocked(LockedAction)
+     * @since 0.1.0
+     */
+    <T, E extends Exception> T executeLocked(String name, LockedAction<T, E> action) throws E, InterruptedException;
+
+    /**
+     * Shortcut for {@code mutex(name, options).executeLocked(action)}.
+     *
+     * @param name    the lock name
+     * @param options the options, including {@link LockOptions#keepAlive()}
+     * @param action  the work
+     * @param <T>     the result type
+     * @param <E>     the action's own checked exception
+     * @return what the action returned
+     * @throws E                    as thrown by the action
+     * @throws InterruptedException if interrupted while waiting for the lock
+     * @see Mutex#executeLocked(LockedAction)
+     * @since 0.1.0
+     */
+    <T, E extends Exception> T executeLocked(String name, LockOptions options, LockedAction<T, E> action)
+            throws E, InterruptedException;
+
     /** @return the options {@link #mutex(String)} uses @since 0.1.0 */
     LockOptions defaults();
 

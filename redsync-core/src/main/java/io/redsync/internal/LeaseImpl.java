@@ -1,17 +1,23 @@
 package io.redsync.internal;
 
+import io.redsync.KeepAlive;
 import io.redsync.Lease;
 import io.redsync.LeaseExpiredException;
+import io.redsync.LeaseLostException;
+import io.redsync.LockOptions;
 import io.redsync.UnlockFailedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /** A held lock. Thread-safe: the deadline is volatile, release happens once. */
 final class LeaseImpl implements Lease {
@@ -22,6 +28,10 @@ final class LeaseImpl implements Lease {
     private final String value;
     private final AtomicBoolean released = new AtomicBoolean();
     private volatile long deadlineNanos;
+    /** Guarded by this: the keeper while kept alive, the loss once lost, listeners waiting for it. */
+    private Keeper keeper;
+    private volatile LeaseLostException lost;
+    private final List<Consumer<? super LeaseLostException>> lostListeners = new ArrayList<>();
 
     LeaseImpl(MutexImpl mutex, String value, long deadlineNanos) {
         this.mutex = mutex;
@@ -62,11 +72,15 @@ final class LeaseImpl implements Lease {
 
     @Override
     public boolean isValid() {
-        return !released.get() && deadlineNanos - System.nanoTime() > 0;
+        return !released.get() && lost == null && deadlineNanos - System.nanoTime() > 0;
     }
 
     @Override
     public void checkValid() {
+        LeaseLostException loss = lost;
+        if (loss != null) {
+            throw new LeaseLostException(name(), loss.reason(), loss.getMessage(), loss);
+        }
         if (released.get()) {
             throw new LeaseExpiredException(name(), "lease on lock '" + name() + "' was released", null);
         }
@@ -80,6 +94,96 @@ final class LeaseImpl implements Lease {
     @Override
     public boolean isReleased() {
         return released.get();
+    }
+
+    @Override
+    public Lease keepAlive() {
+        KeepAlive policy = mutex.options().keepAlive();
+        return keepAlive(policy.enabled() ? policy : KeepAlive.defaults());
+    }
+
+    @Override
+    public Lease keepAlive(KeepAlive policy) {
+        Objects.requireNonNull(policy, "policy must not be null");
+        if (!policy.enabled()) {
+            return this;
+        }
+        // Same rules as in LockOptions: the interval and margin must fit this lease's expiry.
+        LockOptions.builder().expiry(mutex.options().expiry()).driftFactor(mutex.options().driftFactor()).keepAlive(policy).build();
+        Keeper started;
+        synchronized (this) {
+            if (released.get()) {
+                throw new IllegalStateException("lease on lock '" + name() + "' was released; it cannot be kept alive");
+            }
+            if (keeper != null || lost != null) {
+                return this;
+            }
+            keeper = new Keeper(this, mutex.engine(), policy, mutex.options().expiry());
+            started = keeper;
+        }
+        started.start();
+        return this;
+    }
+
+    @Override
+    public boolean isLost() {
+        return lost != null;
+    }
+
+    @Override
+    public void onLost(Consumer<? super LeaseLostException> listener) {
+        Objects.requireNonNull(listener, "listener must not be null");
+        LeaseLostException loss;
+        synchronized (this) {
+            loss = lost;
+            if (loss == null) {
+                lostListeners.add(listener);
+                return;
+            }
+        }
+        notifyLost(listener, loss);
+    }
+
+    /** The loss, once declared; null while not lost. */
+    LeaseLostException lostCause() {
+        return lost;
+    }
+
+    /** Called by the keeper, once: records the loss and tells the listeners. */
+    void markLost(LeaseLostException loss) {
+        List<Consumer<? super LeaseLostException>> listeners;
+        synchronized (this) {
+            if (lost != null || released.get()) {
+                return;
+            }
+            lost = loss;
+            listeners = List.copyOf(lostListeners);
+            lostListeners.clear();
+        }
+        LOG.warn("{}", loss.getMessage());
+        listeners.forEach(listener -> notifyLost(listener, loss));
+    }
+
+    /** Listeners run on a worker: never on the timer, whose thread a slow listener would hold up. */
+    private void notifyLost(Consumer<? super LeaseLostException> listener, LeaseLostException loss) {
+        Engine.WORKERS.execute(() -> {
+            try {
+                listener.accept(loss);
+            } catch (RuntimeException e) {
+                LOG.warn("a lease-lost listener of lock '{}' failed", name(), e);
+            }
+        });
+    }
+
+    private void stopKeeping() {
+        Keeper current;
+        synchronized (this) {
+            current = keeper;
+            keeper = null;
+        }
+        if (current != null) {
+            current.stop();
+        }
     }
 
     @Override
@@ -149,6 +253,7 @@ final class LeaseImpl implements Lease {
         if (!released.compareAndSet(false, true)) {
             return DONE;
         }
+        stopKeeping();
         return mutex.engine().release(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
                 mutex.options().nodeTimeout().toNanos(), deadlineNanos);
     }

@@ -1,11 +1,14 @@
 package io.redsync.internal;
 
 import io.redsync.Lease;
+import io.redsync.LeaseLostException;
 import io.redsync.LockOptions;
+import io.redsync.LockedAction;
 import io.redsync.LockTakenException;
 import io.redsync.Mutex;
 
 import java.time.Instant;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -112,6 +115,68 @@ final class MutexImpl implements Mutex {
             }
         });
         return out;
+    }
+
+    @Override
+    public <T, E extends Exception> T executeLocked(LockedAction<T, E> action) throws E, InterruptedException {
+        Objects.requireNonNull(action, "action must not be null");
+        LeaseImpl lease = (LeaseImpl) lock();
+        Thread caller = Thread.currentThread();
+        Object guard = new Object();
+        boolean[] running = {true};
+        // Interrupt only while the action runs: an interrupt arriving after it returned would leak into
+        // whatever the caller does next.
+        lease.onLost(loss -> {
+            synchronized (guard) {
+                if (running[0]) {
+                    caller.interrupt();
+                }
+            }
+        });
+        lease.keepAlive(options.keepAlive());
+        T result = null;
+        Throwable failure = null;
+        try {
+            result = action.run(lease);
+        } catch (Throwable t) {
+            failure = t;
+        } finally {
+            synchronized (guard) {
+                running[0] = false;
+            }
+        }
+        LeaseLostException loss = lease.lostCause();
+        if (loss != null) {
+            Thread.interrupted(); // the interrupt was ours, and is reported as the loss
+            LeaseLostException thrown = new LeaseLostException(name, loss.reason(), loss.getMessage(), loss.getCause());
+            if (failure != null) {
+                thrown.addSuppressed(failure);
+            }
+            try {
+                lease.release();
+            } catch (RuntimeException releaseFailure) {
+                thrown.addSuppressed(releaseFailure);
+            }
+            throw thrown;
+        }
+        try {
+            lease.close();
+        } catch (RuntimeException releaseFailure) {
+            if (failure == null) {
+                throw releaseFailure;
+            }
+            failure.addSuppressed(releaseFailure);
+        }
+        if (failure != null) {
+            throw MutexImpl.<E>sneaky(failure);
+        }
+        return result;
+    }
+
+    /** Rethrows the action's own exception unchanged (a checked E, or unchecked). */
+    @SuppressWarnings("unchecked")
+    private static <E extends Exception> RuntimeException sneaky(Throwable t) throws E {
+        throw (E) t;
     }
 
     @Override

@@ -40,4 +40,20 @@ class SamplesSpec : FunSpec({
     }
 })
 
+class LeaseKeepingSampleSpec : FunSpec({
+    test("the Java lease-keeping sample keeps a lease past its expiry and reports a lost one") {
+        RedisNodes.start(3).use { nodes ->
+            val previous = System.out
+            val output = ByteArrayOutputStream()
+            System.setOut(PrintStream(output, true))
+            try { LeaseKeeping.run(nodes.uris()) } finally { System.setOut(previous) }
+            val text = output.toString()
+            text shouldContain "report done, lease still valid for"
+            text shouldContain "lease lost (REFUSED), work interrupted"
+            text shouldContain "kept lease valid: true"
+            nodes.nodes().sumOf { it.keys().size } shouldBe 0
+        }
+    }
+})
+
 private fun RedisNodes.keysEverywhere(): Int = nodes().filter { it.isRunning }.sumOf { it.keys().size }
