@@ -1,5 +1,6 @@
 package io.redsync.internal;
 
+import io.netty.util.Timeout;
 import io.redsync.Lease;
 import io.redsync.LockAcquisitionException;
 import io.redsync.LockTakenException;
@@ -9,8 +10,6 @@ import io.redsync.Votes;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,7 +38,7 @@ final class AcquireCall {
     private final boolean hasBudget;
     private int attempts;
     private volatile Ballot current;
-    private volatile ScheduledFuture<?> retry;
+    private volatile Timeout retry;
 
     /**
      * @param ownValue whether {@code value} was generated for this call alone. Only then does a key already
@@ -128,15 +127,9 @@ final class AcquireCall {
                     + " (" + attempts + (attempts == 1 ? " attempt)" : " attempts)"));
             return;
         }
-        ScheduledFuture<?> next;
-        try {
-            next = engine.schedule(() -> guarded(this::attempt), delayNanos);
-        } catch (RejectedExecutionException e) {
-            closeNow();
-            return;
-        }
+        Timeout next = Engine.schedule(() -> guarded(this::attempt), delayNanos);
         retry = next;
-        if (result.isDone() && next.cancel(false)) {
+        if (result.isDone() && next.cancel()) {
             settled.complete(null);
         }
     }
@@ -165,8 +158,8 @@ final class AcquireCall {
         if (ballot != null) {
             ballot.abort();
         }
-        ScheduledFuture<?> next = retry;
-        if (next != null && next.cancel(false)) {
+        Timeout next = retry;
+        if (next != null && next.cancel()) {
             settled.complete(null);
         }
     }

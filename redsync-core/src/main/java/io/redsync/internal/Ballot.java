@@ -1,5 +1,6 @@
 package io.redsync.internal;
 
+import io.netty.util.Timeout;
 import io.redsync.NodeException;
 import io.redsync.Votes;
 import io.redsync.spi.AcquireReply;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.IntFunction;
 
 /**
  * The answers to one quorum operation, gathered as they arrive from the nodes (on Lettuce's I/O threads
@@ -39,6 +41,7 @@ final class Ballot {
     private long maxHolderTtlMillis = -1;
     private byte[] snapshot;
     private boolean aborted;
+    private Timeout timeout;
 
     /**
      * @param expectedValue for a check ({@code GET}) ballot: the value that counts as held; else null
@@ -96,8 +99,43 @@ final class Ballot {
         }
     }
 
+    /** Attaches the ballot's timeout, cancelled once decided (at once if decided already). */
+    void arm(Timeout t) {
+        boolean done;
+        synchronized (this) {
+            done = snapshot != null;
+            if (!done) {
+                timeout = t;
+            }
+        }
+        if (done) {
+            t.cancel();
+        }
+    }
+
+    /** The timeout fired: every node still unanswered counts as failed. */
+    void expire(IntFunction<NodeException> errorFor) {
+        for (int slot = 0; slot < state.length; slot++) {
+            boolean pending;
+            synchronized (this) {
+                pending = state[slot] == PENDING;
+            }
+            if (pending) {
+                failure(slot, errorFor.apply(slot));
+            }
+        }
+    }
+
     /** Completes the decision, never on the timer thread (see {@link Engine}). */
     private void complete() {
+        Timeout t;
+        synchronized (this) {
+            t = timeout;
+            timeout = null;
+        }
+        if (t != null) {
+            t.cancel();
+        }
         if (Engine.onTimerThread()) {
             Engine.WORKERS.execute(() -> decided.complete(this));
         } else {

@@ -6,6 +6,8 @@ import io.redsync.LockNotHeldException;
 import io.redsync.NodeException;
 import io.redsync.UnlockFailedException;
 import io.redsync.Votes;
+import io.netty.util.HashedWheelTimer;
+import io.netty.util.Timeout;
 import io.redsync.spi.LockNode;
 
 import java.util.Set;
@@ -15,9 +17,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +27,7 @@ import java.util.function.Function;
 /**
  * The quorum engine: fans one operation out to every node in parallel, each call bounded by the node
  * timeout, and decides by quorum. Nothing else in the library counts votes. It never blocks: replies
- * arrive on Lettuce's I/O threads; timeouts and retries run on one timer thread per instance.
+ * arrive on Lettuce's I/O threads; timeouts and retries run on one shared timer thread ({@link #TIMER}).
  *
  * <p>No caller code ever runs on the timer thread: a ballot decided there (by a timeout, or by a node
  * failing synchronously during a retry) completes on {@link #WORKERS} instead. Otherwise a caller blocking
@@ -52,7 +51,17 @@ final class Engine {
         });
     }
 
-    /** The timer's threads are of this type, so a decision can tell where it runs. */
+    /**
+     * Times node timeouts, retries and keep-alive for every instance. A hashed wheel: adding and cancelling
+     * a timeout is a lock-free queue operation that wakes no thread, where a ScheduledThreadPoolExecutor
+     * signals its thread whenever a new earliest task arrives, several times per lock+unlock. The 10 ms
+     * tick is ample precision for what it times (timeouts are upper bounds; validity is measured, not
+     * assumed).
+     */
+    private static final HashedWheelTimer TIMER = new HashedWheelTimer(
+            r -> new TimerThread(r, "redsync-timer"), 10, TimeUnit.MILLISECONDS, 512);
+
+    /** The timer's thread is of this type, so a decision can tell where it runs. */
     static final class TimerThread extends Thread {
         TimerThread(Runnable task, String name) {
             super(task, name);
@@ -66,22 +75,20 @@ final class Engine {
 
     final LockNode[] nodes;
     final int quorum;
-    final ScheduledExecutorService timer;
     private final Set<AcquireCall> active = ConcurrentHashMap.newKeySet();
     /** No new lock calls; cleanup of the active ones still reaches the nodes. */
     private volatile boolean closing;
     /** Nothing is sent any more. */
     private volatile boolean closed;
 
-    Engine(LockNode[] nodes, ScheduledExecutorService timer) {
+    Engine(LockNode[] nodes) {
         this.nodes = nodes;
         this.quorum = nodes.length / 2 + 1;
-        this.timer = timer;
     }
 
-    /** Runs {@code task} on the timer thread after {@code delayNanos}; the returned future cancels it. */
-    ScheduledFuture<?> schedule(Runnable task, long delayNanos) {
-        return timer.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    /** Runs {@code task} on the timer thread after {@code delayNanos}; the returned handle cancels it. */
+    static Timeout schedule(Runnable task, long delayNanos) {
+        return TIMER.newTimeout(t -> task.run(), delayNanos, TimeUnit.NANOSECONDS);
     }
 
     /** Sends {@code call} to every node in {@code order}; the ballot decides when enough have answered. */
@@ -89,25 +96,21 @@ final class Engine {
                   Function<LockNode, CompletionStage<?>> call) {
         Ballot ballot = new Ballot(nodes.length, quorum, failFast, expectedValue);
         for (int node : order) {
-            dispatch(ballot, node, lockName, node, timeoutNanos, call);
+            dispatch(ballot, node, lockName, node, call);
         }
+        // One timeout for the whole ballot: every node still unanswered then counts as failed.
+        ballot.arm(schedule(() -> ballot.expire(slot -> timeoutError(lockName, slot, timeoutNanos)), timeoutNanos));
         return ballot;
     }
 
-    /** Sends one call to one node, recording its reply, error or timeout in ballot entry {@code slot}. */
-    private void dispatch(Ballot ballot, int slot, String lockName, int node, long timeoutNanos,
-                          Function<LockNode, CompletionStage<?>> call) {
+    private NodeException timeoutError(String lockName, int node, long timeoutNanos) {
+        return nodeError(lockName, node, new TimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                + " ms (node timeout; on first use it includes connecting)"));
+    }
+
+    /** Sends one call to one node, recording its reply or error in ballot entry {@code slot}. */
+    private void dispatch(Ballot ballot, int slot, String lockName, int node, Function<LockNode, CompletionStage<?>> call) {
         if (closed) {
-            ballot.failure(slot, nodeError(lockName, node, new IllegalStateException("Redsync is closed")));
-            return;
-        }
-        ScheduledFuture<?> timeout;
-        try {
-            timeout = schedule(() -> ballot.failure(slot, nodeError(lockName, node,
-                    new TimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                            + " ms (node timeout; on first use it includes connecting)"))),
-                    timeoutNanos);
-        } catch (RejectedExecutionException e) {
             ballot.failure(slot, nodeError(lockName, node, new IllegalStateException("Redsync is closed")));
             return;
         }
@@ -115,19 +118,25 @@ final class Engine {
         try {
             stage = call.apply(nodes[node]);
         } catch (RuntimeException e) {
-            timeout.cancel(false);
             ballot.failure(slot, nodeError(lockName, node, e));
             return;
         }
         ballot.stage(slot, stage);
         stage.whenComplete((reply, error) -> {
-            timeout.cancel(false);
             if (error == null) {
                 ballot.reply(slot, reply);
             } else {
                 ballot.failure(slot, nodeError(lockName, node, unwrap(error)));
             }
         });
+    }
+
+    /** A one-node ballot for {@code call}, bounded by the timeout. */
+    private Ballot single(String lockName, int node, long timeoutNanos, Function<LockNode, CompletionStage<?>> call) {
+        Ballot ballot = new Ballot(1, 1, false, null);
+        dispatch(ballot, 0, lockName, node, call);
+        ballot.arm(schedule(() -> ballot.expire(slot -> timeoutError(lockName, node, timeoutNanos)), timeoutNanos));
+        return ballot;
     }
 
     NodeException nodeError(String lockName, int node, Throwable cause) {
@@ -169,15 +178,13 @@ final class Engine {
             if (state == Ballot.OTHER) {
                 continue;
             }
-            Ballot release = new Ballot(1, 1, false, null);
             CompletionStage<?> acquired = ballot.stageOf(node);
-            if (acquired == null) {
-                dispatch(release, 0, lockName, node, timeoutNanos, n -> n.release(key, value));
-            } else {
-                acquired.whenComplete((r, e) -> dispatch(release, 0, lockName, node, timeoutNanos, n -> n.release(key, value)));
-            }
+            CompletableFuture<Ballot> released = acquired == null
+                    ? single(lockName, node, timeoutNanos, n -> n.release(key, value)).decided
+                    : acquired.handle((r, e) -> single(lockName, node, timeoutNanos, n -> n.release(key, value)))
+                            .thenCompose(b -> b.decided).toCompletableFuture();
             if (state == Ballot.SUCCEEDED) {
-                awaited[i++] = release.decided;
+                awaited[i++] = released;
             }
         }
         return CompletableFuture.allOf(awaited);
@@ -271,7 +278,7 @@ final class Engine {
 
     /**
      * Fails every waiting lock call, waits up to {@code boundNanos} for their cleanup to reach the nodes,
-     * then stops sending. The caller closes the nodes and the timer afterwards.
+     * then stops sending. The caller closes the nodes afterwards; timeouts still pending fire as usual.
      */
     void close(long boundNanos) {
         closing = true;

@@ -1,12 +1,12 @@
 package io.redsync.internal;
 
+import io.netty.util.Timeout;
 import io.redsync.KeepAlive;
 import io.redsync.LeaseExpiredException;
 import io.redsync.LeaseLostException;
 import io.redsync.LockNotHeldException;
 
 import java.time.Duration;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,8 +31,8 @@ final class Keeper {
     private boolean stopped;
     private boolean capped;
     private Throwable lastFailure;
-    private ScheduledFuture<?> nextExtension;
-    private ScheduledFuture<?> lostCheck;
+    private Timeout nextExtension;
+    private Timeout lostCheck;
 
     Keeper(LeaseImpl lease, Engine engine, KeepAlive policy, Duration expiry) {
         this.lease = lease;
@@ -46,7 +46,7 @@ final class Keeper {
     }
 
     synchronized void start() {
-        nextExtension = engine.schedule(this::extend, intervalNanos);
+        nextExtension = Engine.schedule(this::extend, intervalNanos);
         armLostCheck();
     }
 
@@ -80,7 +80,7 @@ final class Keeper {
                 extensions++;
                 lastFailure = null;
                 armLostCheck();
-                nextExtension = engine.schedule(this::extend, intervalNanos);
+                nextExtension = Engine.schedule(this::extend, intervalNanos);
             }
             return;
         }
@@ -98,7 +98,7 @@ final class Keeper {
             lastFailure = cause;
             // Nodes failed or answered late: retry while there is time; the lost check decides otherwise.
             if (lease.deadlineNanos() - marginNanos - System.nanoTime() > retryNanos) {
-                nextExtension = engine.schedule(this::extend, retryNanos);
+                nextExtension = Engine.schedule(this::extend, retryNanos);
             }
         }
     }
@@ -107,7 +107,7 @@ final class Keeper {
     private void armLostCheck() {
         cancel(lostCheck);
         long wait = lease.deadlineNanos() - marginNanos - System.nanoTime();
-        lostCheck = engine.schedule(this::checkLost, Math.max(0, wait));
+        lostCheck = Engine.schedule(this::checkLost, Math.max(0, wait));
     }
 
     private void checkLost() {
@@ -143,9 +143,9 @@ final class Keeper {
         lease.markLost(new LeaseLostException(lease.name(), reason, "lease on lock '" + lease.name() + "' lost: " + why, cause));
     }
 
-    private static void cancel(ScheduledFuture<?> future) {
+    private static void cancel(Timeout future) {
         if (future != null) {
-            future.cancel(false);
+            future.cancel();
         }
     }
 }

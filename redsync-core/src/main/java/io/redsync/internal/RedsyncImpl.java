@@ -25,16 +25,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** The {@link Redsync} implementation. Internal: build instances with {@link Redsync#builder()}. */
 public final class RedsyncImpl implements Redsync {
     private static final Logger LOG = LoggerFactory.getLogger(Redsync.class);
-    private static final AtomicInteger INSTANCES = new AtomicInteger();
     /**
      * A node given as the caller's Lettuce client plus a URI. Internal carrier for {@link Redsync.Builder}.
      *
@@ -49,7 +46,6 @@ public final class RedsyncImpl implements Redsync {
     private final LockOptions defaults;
     private final RedisClient ownClient;
     private final ClientResources ownResources;
-    private final ScheduledThreadPoolExecutor timer;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /**
@@ -98,11 +94,6 @@ public final class RedsyncImpl implements Redsync {
                     specs.size(), specs.size() - 1);
         }
 
-        int id = INSTANCES.incrementAndGet();
-        this.timer = new ScheduledThreadPoolExecutor(1, r -> new Engine.TimerThread(r, "redsync-timer-" + id));
-        // Cancelled timeouts are the common case (the node answered): drop them from the queue at once.
-        timer.setRemoveOnCancelPolicy(true);
-
         if (!uris.isEmpty()) {
             ownResources = SharedResources.acquire();
             ownClient = RedisClient.create(ownResources);
@@ -134,7 +125,7 @@ public final class RedsyncImpl implements Redsync {
                 nodes[i] = (LockNode) spec;
             }
         }
-        this.engine = new Engine(nodes, timer);
+        this.engine = new Engine(nodes);
     }
 
     private static RedisURI parse(int index, String text) {
@@ -321,9 +312,6 @@ public final class RedsyncImpl implements Redsync {
             ownClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             SharedResources.release(ownResources);
         }
-        // Not shutdownNow(): timeouts still pending (nodes given by the caller stay open) must fire, or
-        // the operations waiting for them would never complete. The timer thread ends after the last one.
-        timer.shutdown();
     }
 
     @Override
