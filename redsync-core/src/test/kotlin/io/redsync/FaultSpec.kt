@@ -29,6 +29,23 @@ class FaultSpec : FunSpec({
         return builder.build()
     }
 
+    test("a failed attempt's late cleanup never deletes the keys of the retry that succeeded") {
+        // Nodes 0 and 2 answer the first acquire after 150 ms (the command runs at once): attempt 1 times out
+        // on them (50 ms) and fails; attempt 2, same owner token, must not be overtaken by attempt 1's
+        // release, which can only be sent once those late replies arrived.
+        val options = LockOptions.builder().expiry(ms(1000)).nodeTimeout(ms(50)).retryDelay(RetryDelay.constant(ms(1))).build()
+        val wrappers = nodes.nodes().map { DelayingNode(LettuceNode.lazy(client, RedisURI.create(it.uri()))) }
+        listOf(0, 2).forEach { wrappers[it].acquireDelayMs = 150; wrappers[it].delayedAcquires.set(1) }
+        Redsync.builder().defaults(options).apply { wrappers.forEach { node(it) } }.build().use { redsync ->
+            val lease = redsync.lock("stale")
+            // Every late release has run by the time the delayed replies are long past.
+            CompletableFuture.runAsync({}, CompletableFuture.delayedExecutor(400, TimeUnit.MILLISECONDS)).get()
+            lease.isValid shouldBe true
+            nodes.nodes().map { it.call("GET", "stale") } shouldBe List(3) { lease.value() }
+            lease.close()
+        }
+    }
+
     test("a preset value does not let two lock calls of one mutex both hold the lock") {
         nodes.redsync().use { redsync ->
             val mutex = redsync.mutex("preset", LockOptions.builder().value("owner-token").tries(1).build())

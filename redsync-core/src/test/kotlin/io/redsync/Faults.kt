@@ -19,6 +19,8 @@ class DelayingNode(
     @Volatile var acquireDelayMs: Long = 0,
     @Volatile var extendDelayMs: Long = 0,
 ) : LockNode {
+    /** How many of the next acquire replies get [acquireDelayMs]; unlimited by default. */
+    val delayedAcquires = java.util.concurrent.atomic.AtomicInteger(Int.MAX_VALUE)
     private val delayer = Executors.newSingleThreadScheduledExecutor { r -> Thread(r, "delayer").also { it.isDaemon = true } }
     private fun <T> later(stage: CompletionStage<T>, ms: Long): CompletionStage<T> {
         if (ms == 0L) return stage
@@ -28,7 +30,7 @@ class DelayingNode(
     }
     override fun address() = delegate.address()
     override fun acquire(key: String, value: String, expiryMillis: Long, refreshIfHeld: Boolean): CompletionStage<AcquireReply> =
-        later(delegate.acquire(key, value, expiryMillis, refreshIfHeld), acquireDelayMs)
+        later(delegate.acquire(key, value, expiryMillis, refreshIfHeld), if (delayedAcquires.getAndDecrement() > 0) acquireDelayMs else 0)
     override fun release(key: String, value: String): CompletionStage<Ownership> = delegate.release(key, value)
     override fun extend(key: String, value: String, expiryMillis: Long, setIfAbsent: Boolean): CompletionStage<Ownership> =
         later(delegate.extend(key, value, expiryMillis, setIfAbsent), extendDelayMs)

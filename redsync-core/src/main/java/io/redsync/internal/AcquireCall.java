@@ -38,6 +38,8 @@ final class AcquireCall {
     private final boolean hasBudget;
     private int attempts;
     private volatile Ballot current;
+    /** Per node: the previous attempt's cleanup release, once sent there; the next acquire waits for it. */
+    private final CompletableFuture<?>[] cleanupSent;
     private volatile Timeout retry;
 
     /**
@@ -57,6 +59,7 @@ final class AcquireCall {
         this.timeoutNanos = mutex.options().nodeTimeout().toNanos();
         Duration budget = mutex.options().acquireTimeout().orElse(null);
         this.hasBudget = budget != null;
+        this.cleanupSent = new CompletableFuture<?>[engine.nodes.length];
         this.budgetDeadline = hasBudget ? System.nanoTime() + budget.toNanos() : 0;
     }
 
@@ -80,7 +83,7 @@ final class AcquireCall {
         attempts++;
         long start = System.nanoTime();
         Ballot ballot = engine.fanOut(mutex.name(), mutex.order(), mutex.options().failFast(), timeoutNanos, null,
-                node -> node.acquire(mutex.key(), value, expiryMillis, ownValue));
+                node -> node.acquire(mutex.key(), value, expiryMillis, ownValue), cleanupSent);
         current = ballot;
         if (result.isDone()) {
             ballot.abort();
@@ -103,7 +106,7 @@ final class AcquireCall {
             }
             mutex.unadopt(lease, previous);
         }
-        engine.cleanup(ballot, mutex.name(), mutex.key(), value, mutex.order(), timeoutNanos)
+        engine.cleanup(ballot, mutex.name(), mutex.key(), value, mutex.order(), timeoutNanos, cleanupSent)
                 .whenComplete((v, e) -> guarded(() -> afterCleanup(ballot, now - start, validity)));
     }
 

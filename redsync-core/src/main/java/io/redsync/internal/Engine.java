@@ -94,9 +94,23 @@ final class Engine {
     /** Sends {@code call} to every node in {@code order}; the ballot decides when enough have answered. */
     Ballot fanOut(String lockName, int[] order, boolean failFast, long timeoutNanos, String expectedValue,
                   Function<LockNode, CompletionStage<?>> call) {
+        return fanOut(lockName, order, failFast, timeoutNanos, expectedValue, call, null);
+    }
+
+    /**
+     * As above; a node whose {@code gates} entry is not complete yet gets its call only once it is (the
+     * ballot's timeout still bounds the wait), so a command can be ordered after one not yet sent.
+     */
+    Ballot fanOut(String lockName, int[] order, boolean failFast, long timeoutNanos, String expectedValue,
+                  Function<LockNode, CompletionStage<?>> call, CompletableFuture<?>[] gates) {
         Ballot ballot = new Ballot(nodes.length, quorum, failFast, expectedValue);
         for (int node : order) {
-            dispatch(ballot, node, lockName, node, call);
+            CompletableFuture<?> gate = gates == null ? null : gates[node];
+            if (gate == null || gate.isDone()) {
+                dispatch(ballot, node, lockName, node, call);
+            } else {
+                gate.whenComplete((v, e) -> dispatch(ballot, node, lockName, node, call));
+            }
         }
         // One timeout for the whole ballot: every node still unanswered then counts as failed.
         ballot.arm(schedule(() -> ballot.expire(slot -> timeoutError(lockName, slot, timeoutNanos)), timeoutNanos));
@@ -159,12 +173,15 @@ final class Engine {
      * <p>Each node's release is sent only once that node's acquire stage has completed (reply, error, or
      * Lettuce's own command timeout). Sending it at once would usually be safe on one ordered connection,
      * but an acquire whose EVALSHA met NOSCRIPT is re-sent as EVAL when that reply arrives, possibly after
-     * our release: the key would outlive the failed attempt.
+     * our release: the key would outlive the failed attempt. In turn the next attempt, which uses the same
+     * owner token, must reach a node only after this release was sent there, or the late release would
+     * delete the new attempt's key: {@code sent[node]} completes when it was sent, and gates the retry.
      *
      * <p>Only nodes that granted are waited for: they answered promptly and certainly hold our key, while
      * waiting for a slow node would hold up the caller for a whole node timeout.
      */
-    CompletableFuture<Void> cleanup(Ballot ballot, String lockName, String key, String value, int[] order, long timeoutNanos) {
+    CompletableFuture<Void> cleanup(Ballot ballot, String lockName, String key, String value, int[] order, long timeoutNanos,
+                                    CompletableFuture<?>[] sent) {
         int granted = 0;
         for (int node : order) {
             if (ballot.decidedState(node) == Ballot.SUCCEEDED) {
@@ -176,13 +193,20 @@ final class Engine {
         for (int node : order) {
             byte state = ballot.decidedState(node);
             if (state == Ballot.OTHER) {
+                sent[node] = null;
                 continue;
             }
             CompletionStage<?> acquired = ballot.stageOf(node);
-            CompletableFuture<Ballot> released = acquired == null
-                    ? single(lockName, node, timeoutNanos, n -> n.release(key, value)).decided
-                    : acquired.handle((r, e) -> single(lockName, node, timeoutNanos, n -> n.release(key, value)))
-                            .thenCompose(b -> b.decided).toCompletableFuture();
+            CompletableFuture<Ballot> released;
+            if (acquired == null) {
+                released = single(lockName, node, timeoutNanos, n -> n.release(key, value)).decided;
+                sent[node] = null;
+            } else {
+                CompletableFuture<Ballot> dispatched = acquired.handle((r, e) -> single(lockName, node, timeoutNanos,
+                        n -> n.release(key, value))).toCompletableFuture();
+                sent[node] = dispatched;
+                released = dispatched.thenCompose(b -> b.decided);
+            }
             if (state == Ballot.SUCCEEDED) {
                 awaited[i++] = released;
             }
