@@ -2,6 +2,7 @@ package io.redsync;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -32,6 +33,18 @@ public interface Lease extends AutoCloseable {
 
     /** @return the owner token stored in the lock keys; pass it as {@link LockOptions#value()} to hand the lock over @since 0.1.0 */
     String value();
+
+    /**
+     * The fencing token of this lease, with {@link LockOptions#fencing()}: strictly greater than the token of
+     * every earlier lease of the same lock (as long as the nodes' counters survive restarts). Pass it to the
+     * storage you write to, and have the storage reject a write whose token is lower than the highest it has
+     * seen, e.g. {@code UPDATE t SET ..., fence = ? WHERE id = ? AND fence < ?}, or {@link FencedWrites}.
+     * Extensions keep the token.
+     *
+     * @return the token, or empty without fencing
+     * @since 0.1.0
+     */
+    OptionalLong fencingToken();
 
     /**
      * The wall-clock time at which the validity ends, derived from the monotonic deadline at the time of

@@ -27,6 +27,8 @@ import java.util.function.Supplier;
  *   <tr><td>{@link #failFast()}</td><td>false</td><td>decide as soon as a quorum agrees either way</td></tr>
  *   <tr><td>{@link #shufflePools()}</td><td>false</td><td>ask the nodes in a random order per mutex</td></tr>
  *   <tr><td>{@link #setNXOnExtend()}</td><td>false</td><td>extension re-creates missing keys (weaker, see there)</td></tr>
+ *   <tr><td>{@link #releaseNotifications()}</td><td>true</td><td>waiters wake when the holder releases, instead of polling</td></tr>
+ *   <tr><td>{@link #fencing()}</td><td>false</td><td>each lease gets a strictly increasing fencing token</td></tr>
  *   <tr><td>{@link #keepAlive()}</td><td>{@link KeepAlive#defaults()}</td><td>how {@code executeLocked}/{@code withLock} keep the lease</td></tr>
  * </table>
  *
@@ -56,6 +58,8 @@ public final class LockOptions {
     private final boolean shufflePools;
     private final boolean setNXOnExtend;
     private final KeepAlive keepAlive;
+    private final boolean releaseNotifications;
+    private final boolean fencing;
 
     private LockOptions(Builder b, Duration nodeTimeout) {
         this.expiry = b.expiry;
@@ -72,6 +76,8 @@ public final class LockOptions {
         this.shufflePools = b.shufflePools;
         this.setNXOnExtend = b.setNXOnExtend;
         this.keepAlive = b.keepAlive;
+        this.releaseNotifications = b.releaseNotifications;
+        this.fencing = b.fencing;
     }
 
     /**
@@ -115,6 +121,8 @@ public final class LockOptions {
         b.shufflePools = shufflePools;
         b.setNXOnExtend = setNXOnExtend;
         b.keepAlive = keepAlive;
+        b.releaseNotifications = releaseNotifications;
+        b.fencing = fencing;
         return b;
     }
 
@@ -215,6 +223,33 @@ public final class LockOptions {
     }
 
     /**
+     * Whether a waiting lock call subscribes to release announcements and retries as soon as the holder
+     * releases, instead of sleeping out its retry delay. Either way a wait never outlasts the holder's
+     * remaining TTL, and a lost announcement costs one retry delay, nothing else. Off: pure polling, as
+     * redsync.
+     *
+     * @return true to wake on release (default)
+     * @since 0.1.0
+     */
+    public boolean releaseNotifications() {
+        return releaseNotifications;
+    }
+
+    /**
+     * Whether each lease carries a fencing token that strictly increases across successive holders of the
+     * lock, for storage to reject writes from a holder that lost the lock (see {@link Lease#fencingToken()}).
+     * Each node keeps a counter beside the lock key; they never expire, and tokens only increase as long
+     * as the counters survive node restarts: run the nodes with {@code appendonly yes} and
+     * {@code appendfsync always}, or restart a node only after the longest lock TTL has passed.
+     *
+     * @return true to issue fencing tokens (default false; costs one more round trip per acquisition)
+     * @since 0.1.0
+     */
+    public boolean fencing() {
+        return fencing;
+    }
+
+    /**
      * The validity subtracted from each lease: {@code expiry × driftFactor + 2 ms} (the 2 ms is Redis'
      * expiry precision, as the Redlock description says).
      *
@@ -235,7 +270,7 @@ public final class LockOptions {
                 + ", timeoutFactor=" + timeoutFactor + ", nodeTimeout=" + nodeTimeout
                 + ", acquireTimeout=" + acquireTimeout + ", value=" + (value == null ? "generated" : "preset")
                 + ", failFast=" + failFast + ", shufflePools=" + shufflePools + ", setNXOnExtend=" + setNXOnExtend
-                + ", keepAlive=" + keepAlive + '}';
+                + ", keepAlive=" + keepAlive + ", releaseNotifications=" + releaseNotifications + ", fencing=" + fencing + '}';
     }
 
     /**
@@ -258,8 +293,36 @@ public final class LockOptions {
         private boolean shufflePools;
         private boolean setNXOnExtend;
         private KeepAlive keepAlive = KeepAlive.defaults();
+        private boolean releaseNotifications = true;
+        private boolean fencing;
 
         private Builder() {
+        }
+
+        /**
+         * Wake waiting lock calls when the holder releases (default), or poll only.
+         *
+         * @param releaseNotifications false for pure polling
+         * @return this builder
+         * @see LockOptions#releaseNotifications()
+         * @since 0.1.0
+         */
+        public Builder releaseNotifications(boolean releaseNotifications) {
+            this.releaseNotifications = releaseNotifications;
+            return this;
+        }
+
+        /**
+         * Issue fencing tokens.
+         *
+         * @param fencing true to issue them
+         * @return this builder
+         * @see LockOptions#fencing()
+         * @since 0.1.0
+         */
+        public Builder fencing(boolean fencing) {
+            this.fencing = fencing;
+            return this;
         }
 
         /**

@@ -29,8 +29,12 @@ class DelayingNode(
         return out
     }
     override fun address() = delegate.address()
-    override fun acquire(key: String, value: String, expiryMillis: Long, refreshIfHeld: Boolean): CompletionStage<AcquireReply> =
-        later(delegate.acquire(key, value, expiryMillis, refreshIfHeld), if (delayedAcquires.getAndDecrement() > 0) acquireDelayMs else 0)
+    override fun acquire(key: String, value: String, expiryMillis: Long, refreshIfHeld: Boolean, counterKey: String?): CompletionStage<AcquireReply> =
+        later(delegate.acquire(key, value, expiryMillis, refreshIfHeld, counterKey), if (delayedAcquires.getAndDecrement() > 0) acquireDelayMs else 0)
+    override fun fence(key: String, value: String, counterKey: String, token: Long): CompletionStage<Ownership> =
+        delegate.fence(key, value, counterKey, token)
+    override fun subscribe(key: String, listener: java.util.function.Consumer<String>): CompletionStage<LockNode.Subscription> =
+        delegate.subscribe(key, listener)
     override fun release(key: String, value: String): CompletionStage<Ownership> = delegate.release(key, value)
     override fun extend(key: String, value: String, expiryMillis: Long, setIfAbsent: Boolean): CompletionStage<Ownership> =
         later(delegate.extend(key, value, expiryMillis, setIfAbsent), extendDelayMs)

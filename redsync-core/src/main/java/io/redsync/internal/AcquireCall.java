@@ -6,10 +6,13 @@ import io.redsync.LockAcquisitionException;
 import io.redsync.LockTakenException;
 import io.redsync.RedsyncException;
 import io.redsync.Votes;
+import io.redsync.spi.LockNode;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -40,6 +43,14 @@ final class AcquireCall {
     private volatile Ballot current;
     /** Per node: the previous attempt's cleanup release, once sent there; the next acquire waits for it. */
     private final CompletableFuture<?>[] cleanupSent;
+    /** The fencing counter beside the lock key, or null without fencing. */
+    private final String counterKey;
+    /** SHA-1 of our owner token: release announcements carrying it are our own (cleanup) releases. */
+    private final String ownAnnouncement;
+    /** Subscriptions to release announcements, made on the first failed attempt; null before. */
+    private volatile List<CompletionStage<LockNode.Subscription>> subscriptions;
+    /** A release was announced while an attempt was in flight: retry at once instead of waiting. */
+    private volatile boolean announced;
     private volatile Timeout retry;
 
     /**
@@ -60,12 +71,17 @@ final class AcquireCall {
         Duration budget = mutex.options().acquireTimeout().orElse(null);
         this.hasBudget = budget != null;
         this.cleanupSent = new CompletableFuture<?>[engine.nodes.length];
+        this.counterKey = mutex.options().fencing() ? Fences.counterKey(mutex.key()) : null;
+        this.ownAnnouncement = mutex.options().releaseNotifications() ? sha1Hex(value) : null;
         this.budgetDeadline = hasBudget ? System.nanoTime() + budget.toNanos() : 0;
     }
 
     CompletableFuture<Lease> start() {
         engine.register(this);
-        settled.whenComplete((v, e) -> engine.unregister(this));
+        settled.whenComplete((v, e) -> {
+            engine.unregister(this);
+            unsubscribe();
+        });
         result.whenComplete((lease, error) -> {
             if (error instanceof CancellationException) {
                 onCancel();
@@ -81,9 +97,10 @@ final class AcquireCall {
             return;
         }
         attempts++;
+        announced = false;
         long start = System.nanoTime();
         Ballot ballot = engine.fanOut(mutex.name(), mutex.order(), mutex.options().failFast(), timeoutNanos, null,
-                node -> node.acquire(mutex.key(), value, expiryMillis, ownValue), cleanupSent);
+                node -> node.acquire(mutex.key(), value, expiryMillis, ownValue, counterKey), cleanupSent);
         current = ballot;
         if (result.isDone()) {
             ballot.abort();
@@ -96,18 +113,51 @@ final class AcquireCall {
         // Redlock: the lease is valid for the expiry minus the time the attempt took minus the drift.
         long validity = expiryNanos - (now - start) - driftNanos;
         if (!ballot.aborted() && ballot.succeeded() >= engine.quorum && validity > 0) {
-            LeaseImpl lease = new LeaseImpl(mutex, value, start + expiryNanos - driftNanos);
-            // Adopted before the caller can see the lease, so mutex.unlock() in a continuation finds it.
-            // A lease the caller never sees (it cancelled meanwhile) is un-adopted and given back.
-            LeaseImpl previous = mutex.adopt(lease);
-            if (result.complete(lease)) {
-                settled.complete(null);
-                return;
+            if (counterKey == null) {
+                grant(ballot, start, -1);
+            } else {
+                writeBackToken(ballot, start);
             }
-            mutex.unadopt(lease, previous);
+            return;
         }
+        cleanUp(ballot, now - start, validity);
+    }
+
+    /**
+     * Fencing: the token is the highest counter among the granting nodes, plus one, written back to a quorum
+     * (only where our key still stands) before the lease is returned. Any later lease's quorum overlaps this
+     * one in a node whose counter is now at least this token, so its token will be higher.
+     */
+    private void writeBackToken(Ballot ballot, long start) {
+        long token = ballot.maxCounter() + 1;
+        engine.fence(mutex.name(), mutex.order(), ballot, mutex.key(), value, counterKey, token, timeoutNanos)
+                .thenAccept(written -> guarded(() -> {
+                    long now = System.nanoTime();
+                    long validity = expiryNanos - (now - start) - driftNanos;
+                    if (!written.aborted() && written.succeeded() >= engine.quorum && validity > 0) {
+                        grant(ballot, start, token);
+                    } else {
+                        cleanUp(ballot, now - start, validity);
+                    }
+                }));
+    }
+
+    private void grant(Ballot ballot, long start, long token) {
+        LeaseImpl lease = new LeaseImpl(mutex, value, start + expiryNanos - driftNanos, token);
+        // Adopted before the caller can see the lease, so mutex.unlock() in a continuation finds it.
+        // A lease the caller never sees (it cancelled meanwhile) is un-adopted and given back.
+        LeaseImpl previous = mutex.adopt(lease);
+        if (result.complete(lease)) {
+            settled.complete(null);
+            return;
+        }
+        mutex.unadopt(lease, previous);
+        cleanUp(ballot, System.nanoTime() - start, 0);
+    }
+
+    private void cleanUp(Ballot ballot, long elapsedNanos, long validity) {
         engine.cleanup(ballot, mutex.name(), mutex.key(), value, mutex.order(), timeoutNanos, cleanupSent)
-                .whenComplete((v, e) -> guarded(() -> afterCleanup(ballot, now - start, validity)));
+                .whenComplete((v, e) -> guarded(() -> afterCleanup(ballot, elapsedNanos, validity)));
     }
 
     private void afterCleanup(Ballot ballot, long elapsedNanos, long validity) {
@@ -125,15 +175,86 @@ final class AcquireCall {
                     + " of lock '" + mutex.name() + "'; a retry delay must be a non-negative Duration");
         }
         long delayNanos = delay.toNanos();
+        // Never wait past the holder's TTL: once its keys expire the lock is free, announced or not.
+        long holderTtl = ballot.maxHolderTtlMillis();
+        if (holderTtl >= 0) {
+            delayNanos = Math.min(delayNanos, TimeUnit.MILLISECONDS.toNanos(holderTtl + 1));
+        }
+        if (announced) {
+            delayNanos = 0; // the holder released while this attempt was in flight
+        }
         if (hasBudget && System.nanoTime() + delayNanos - budgetDeadline >= 0) {
             fail(ballot, elapsedNanos, validity, "within the acquire timeout of " + mutex.options().acquireTimeout().orElseThrow()
                     + " (" + attempts + (attempts == 1 ? " attempt)" : " attempts)"));
+            return;
+        }
+        if (delayNanos == 0) {
+            attempt();
             return;
         }
         Timeout next = Engine.schedule(() -> guarded(this::attempt), delayNanos);
         retry = next;
         if (result.isDone() && next.cancel()) {
             settled.complete(null);
+            return;
+        }
+        if (announced && next.cancel()) {
+            // Announced while we were deciding how long to wait.
+            retry = null;
+            attempt();
+            return;
+        }
+        subscribe();
+    }
+
+    /**
+     * On the first wait: listen for release announcements on every node. Once the first subscription is
+     * active, try again at once, since a release between our failed attempt and the subscription was missed.
+     */
+    private void subscribe() {
+        if (ownAnnouncement == null || subscriptions != null) {
+            return;
+        }
+        List<CompletionStage<LockNode.Subscription>> subs = engine.watch(mutex.key(), this::released);
+        subscriptions = subs;
+        CompletableFuture<Void> first = new CompletableFuture<>();
+        subs.forEach(sub -> sub.thenRun(() -> first.complete(null)));
+        first.thenRun(this::wake);
+        if (settled.isDone()) {
+            unsubscribe();
+        }
+    }
+
+    /** A release was announced on some node (on its I/O thread). */
+    private void released(String announcement) {
+        if (!announcement.equals(ownAnnouncement)) {
+            wake();
+        }
+    }
+
+    /** Ends the wait now if one is pending; otherwise the attempt in flight is followed by an immediate retry. */
+    private void wake() {
+        announced = true;
+        Timeout next = retry;
+        if (next != null && next.cancel()) {
+            retry = null;
+            guarded(this::attempt);
+        }
+    }
+
+    private void unsubscribe() {
+        List<CompletionStage<LockNode.Subscription>> subs = subscriptions;
+        if (subs != null) {
+            subs.forEach(sub -> sub.thenAccept(LockNode.Subscription::cancel));
+        }
+    }
+
+    private static String sha1Hex(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is required of every Java platform", e);
         }
     }
 

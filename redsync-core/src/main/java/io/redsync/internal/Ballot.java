@@ -39,6 +39,7 @@ final class Ballot {
     private int other;
     private int answered;
     private long maxHolderTtlMillis = -1;
+    private long maxCounter;
     private byte[] snapshot;
     private boolean aborted;
     private Timeout timeout;
@@ -70,6 +71,11 @@ final class Ballot {
         if (reply instanceof AcquireReply a) {
             category = a.acquired() ? SUCCEEDED : OTHER;
             holderTtl = a.holderTtlMillis();
+            if (a.acquired() && a.fencingCounter() > 0) {
+                synchronized (this) {
+                    maxCounter = Math.max(maxCounter, a.fencingCounter());
+                }
+            }
         } else if (reply instanceof Ownership o) {
             category = o == Ownership.MINE ? SUCCEEDED : o == Ownership.OTHER ? OTHER : ABSENT;
         } else if (expectedValue != null) {
@@ -185,6 +191,11 @@ final class Ballot {
 
     synchronized long maxHolderTtlMillis() {
         return maxHolderTtlMillis;
+    }
+
+    /** The highest fencing counter read from a granting node (0 if none was set). */
+    synchronized long maxCounter() {
+        return maxCounter;
     }
 
     private int count(byte category) {

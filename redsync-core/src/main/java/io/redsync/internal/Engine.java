@@ -10,6 +10,8 @@ import io.netty.util.HashedWheelTimer;
 import io.netty.util.Timeout;
 import io.redsync.spi.LockNode;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -22,6 +24,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -281,6 +284,40 @@ final class Engine {
             }
             throw new ExtendFailedException(lockName, "lock '" + lockName + "' not extended on a quorum (" + votes + ")", votes);
         });
+    }
+
+    /**
+     * Fencing write-back: raises the counter to {@code token} on the nodes that granted {@code acquired}
+     * (where our key stands); the others count as absent. Decides like any ballot.
+     */
+    CompletableFuture<Ballot> fence(String lockName, int[] order, Ballot acquired, String key, String value, String counterKey,
+                                    long token, long timeoutNanos) {
+        Ballot ballot = new Ballot(nodes.length, quorum, false, null);
+        for (int node : order) {
+            if (acquired.decidedState(node) == Ballot.SUCCEEDED) {
+                dispatch(ballot, node, lockName, node, n -> n.fence(key, value, counterKey, token));
+            } else {
+                ballot.reply(node, io.redsync.spi.Ownership.ABSENT);
+            }
+        }
+        ballot.arm(schedule(() -> ballot.expire(slot -> timeoutError(lockName, slot, timeoutNanos)), timeoutNanos));
+        return ballot.decided;
+    }
+
+    /**
+     * Subscribes {@code listener} to release announcements of {@code key} on every node. Nodes that cannot
+     * announce return failed stages; waiters then poll there.
+     */
+    List<CompletionStage<LockNode.Subscription>> watch(String key, Consumer<String> listener) {
+        List<CompletionStage<LockNode.Subscription>> subscriptions = new ArrayList<>(nodes.length);
+        for (LockNode node : nodes) {
+            try {
+                subscriptions.add(node.subscribe(key, listener));
+            } catch (RuntimeException e) {
+                subscriptions.add(CompletableFuture.failedFuture(e));
+            }
+        }
+        return subscriptions;
     }
 
     /** GET on every node; true iff a quorum holds {@code value}. */

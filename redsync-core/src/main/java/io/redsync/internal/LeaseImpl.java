@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -33,10 +34,14 @@ final class LeaseImpl implements Lease {
     private volatile LeaseLostException lost;
     private final List<Consumer<? super LeaseLostException>> lostListeners = new ArrayList<>();
 
-    LeaseImpl(MutexImpl mutex, String value, long deadlineNanos) {
+    /** The fencing token, or -1 without fencing. */
+    private final long token;
+
+    LeaseImpl(MutexImpl mutex, String value, long deadlineNanos, long token) {
         this.mutex = mutex;
         this.value = value;
         this.deadlineNanos = deadlineNanos;
+        this.token = token;
     }
 
     @Override
@@ -47,6 +52,11 @@ final class LeaseImpl implements Lease {
     @Override
     public String value() {
         return value;
+    }
+
+    @Override
+    public OptionalLong fencingToken() {
+        return token < 0 ? OptionalLong.empty() : OptionalLong.of(token);
     }
 
     long deadlineNanos() {

@@ -209,7 +209,7 @@ final class MutexImpl implements Mutex {
         // Ownership transfer: this process never acquired, so the extension's result becomes its lease.
         return engine.extend(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos(),
                         System.nanoTime(), options.expiry().toNanos(), options.drift().toNanos(), options.setNXOnExtend())
-                .thenAccept(deadline -> latest.compareAndSet(null, new LeaseImpl(this, value, deadline)));
+                .thenAccept(deadline -> latest.compareAndSet(null, new LeaseImpl(this, value, deadline, -1)));
     }
 
     private String presetValue(String operation) {

@@ -33,8 +33,6 @@ import java.util.function.Function;
  * @since 0.1.0
  */
 public final class LettuceNode implements LockNode {
-    private static final String[] NO_ARGS = new String[0];
-
     private final RedisClient client;
     private final RedisURI uri;
     private final String address;
@@ -46,6 +44,8 @@ public final class LettuceNode implements LockNode {
     private final ArrayDeque<Consumer<StatefulRedisConnection<String, String>>> waiting = new ArrayDeque<>();
     private final ArrayDeque<Consumer<Throwable>> failures = new ArrayDeque<>();
     private boolean closed;
+    /** Guarded by this: the pub/sub side, opened when the first waiter subscribes. */
+    private Subscriptions subscriptions;
 
     private LettuceNode(RedisClient client, RedisURI uri, StatefulRedisConnection<String, String> connection, String address) {
         this.client = client;
@@ -103,25 +103,41 @@ public final class LettuceNode implements LockNode {
         return address;
     }
 
+    /** The pub/sub channel on which releases of {@code key} are announced. */
+    public static String channelOf(String key) {
+        return "redsync:released:" + key;
+    }
+
     @Override
-    public CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld) {
-        return this.<List<Object>>script(Script.ACQUIRE, ScriptOutputType.MULTI, key, value, Long.toString(expiryMillis),
+    public CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld, String counterKey) {
+        String[] keys = counterKey == null ? new String[] {key} : new String[] {key, counterKey};
+        return this.<List<Object>>script(Script.ACQUIRE, ScriptOutputType.MULTI, keys, value, Long.toString(expiryMillis),
                         refreshIfHeld ? "1" : "0")
                 .thenApply(reply -> {
-                    long status = (Long) reply.get(0);
-                    return status == 1 ? AcquireReply.GRANTED : new AcquireReply(false, (Long) reply.get(1));
+                    if ((Long) reply.get(0) == 1) {
+                        long counter = (Long) reply.get(2);
+                        return counter < 0 ? AcquireReply.GRANTED : AcquireReply.granted(counter);
+                    }
+                    return AcquireReply.taken((Long) reply.get(1));
                 });
     }
 
     @Override
     public CompletionStage<Ownership> release(String key, String value) {
-        return this.<Long>script(Script.RELEASE, ScriptOutputType.INTEGER, key, value, null, null)
+        return this.<Long>script(Script.RELEASE, ScriptOutputType.INTEGER, new String[] {key}, value, channelOf(key))
                 .thenApply(LettuceNode::ownership);
     }
 
     @Override
     public CompletionStage<Ownership> extend(String key, String value, long expiryMillis, boolean setIfAbsent) {
-        return this.<Long>script(Script.EXTEND, ScriptOutputType.INTEGER, key, value, Long.toString(expiryMillis), setIfAbsent ? "1" : "0")
+        return this.<Long>script(Script.EXTEND, ScriptOutputType.INTEGER, new String[] {key}, value, Long.toString(expiryMillis),
+                        setIfAbsent ? "1" : "0")
+                .thenApply(LettuceNode::ownership);
+    }
+
+    @Override
+    public CompletionStage<Ownership> fence(String key, String value, String counterKey, long token) {
+        return this.<Long>script(Script.FENCE, ScriptOutputType.INTEGER, new String[] {key, counterKey}, value, Long.toString(token))
                 .thenApply(LettuceNode::ownership);
     }
 
@@ -130,14 +146,28 @@ public final class LettuceNode implements LockNode {
         return withConnection(commands -> commands.get(key));
     }
 
+    @Override
+    public CompletionStage<Subscription> subscribe(String key, Consumer<String> listener) {
+        if (client == null) {
+            return CompletableFuture.failedFuture(new UnsupportedOperationException(
+                    "node " + address + " was given as a connection; release notifications need a client to open a pub/sub connection"));
+        }
+        return subscriptions().subscribe(channelOf(key), listener);
+    }
+
+    private synchronized Subscriptions subscriptions() {
+        if (subscriptions == null) {
+            subscriptions = new Subscriptions(client, uri);
+        }
+        return subscriptions;
+    }
+
     private static Ownership ownership(Long reply) {
         long r = reply;
         return r == 1 ? Ownership.MINE : r == 0 ? Ownership.OTHER : Ownership.ABSENT;
     }
 
-    private <T> CompletionStage<T> script(Script script, ScriptOutputType type, String key, String a1, String a2, String a3) {
-        String[] keys = {key};
-        String[] args = a3 != null ? new String[] {a1, a2, a3} : a2 != null ? new String[] {a1, a2} : a1 != null ? new String[] {a1} : NO_ARGS;
+    private <T> CompletionStage<T> script(Script script, ScriptOutputType type, String[] keys, String... args) {
         return withConnection(commands -> {
             CompletionStage<T> first = commands.evalsha(script.sha, type, keys, args);
             // The fallback is sent when the NOSCRIPT reply arrives, so commands issued meanwhile may run
@@ -237,12 +267,17 @@ public final class LettuceNode implements LockNode {
     @Override
     public void close() {
         StatefulRedisConnection<String, String> open;
+        Subscriptions subs;
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
             open = ready;
+            subs = subscriptions;
+        }
+        if (subs != null) {
+            subs.close();
         }
         // A connect still in flight is closed when it completes (see connected()).
         if (ownsConnection && open != null) {

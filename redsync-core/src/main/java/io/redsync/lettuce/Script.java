@@ -9,28 +9,34 @@ import java.util.HexFormat;
 final class Script {
 
     /**
-     * Acquire. KEYS[1] = lock key, ARGV[1] = owner token, ARGV[2] = TTL ms, ARGV[3] = '1' to refresh a
-     * key that already holds our token (a retry after a lost reply), '0' for plain SET NX semantics.
-     * Returns {1, 0} when the key now holds our value, {0, holder PTTL} otherwise.
+     * Acquire. KEYS[1] = lock key, optional KEYS[2] = fencing counter; ARGV[1] = owner token, ARGV[2] = TTL
+     * ms, ARGV[3] = '1' to refresh a key that already holds our token (a retry after a lost reply), '0' for
+     * plain SET NX semantics. Returns {1, 0, counter} when the key now holds our value (counter -1 without
+     * KEYS[2], else its value, 0 if unset), {0, holder PTTL, -1} otherwise.
      */
     static final Script ACQUIRE = new Script("""
             local held = redis.call('GET', KEYS[1])
-            if not held then
+            if not held or (held == ARGV[1] and ARGV[3] == '1') then
               redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-              return {1, 0}
+              local counter = -1
+              if #KEYS > 1 then
+                counter = tonumber(redis.call('GET', KEYS[2]) or '0')
+              end
+              return {1, 0, counter}
             end
-            if held == ARGV[1] and ARGV[3] == '1' then
-              redis.call('PEXPIRE', KEYS[1], ARGV[2])
-              return {1, 0}
-            end
-            return {0, redis.call('PTTL', KEYS[1])}
+            return {0, redis.call('PTTL', KEYS[1]), -1}
             """);
 
-    /** Compare-and-delete. Returns 1 deleted, 0 held by another value, -1 absent. */
+    /**
+     * Compare-and-delete. ARGV[2] = channel announcing the release, with the SHA-1 of the released token as
+     * the message (waiters recognise their own releases without the token being published). Returns 1
+     * deleted, 0 held by another value, -1 absent.
+     */
     static final Script RELEASE = new Script("""
             local held = redis.call('GET', KEYS[1])
             if held == ARGV[1] then
               redis.call('DEL', KEYS[1])
+              redis.call('PUBLISH', ARGV[2], redis.sha1hex(ARGV[1]))
               return 1
             end
             if not held then
@@ -59,7 +65,27 @@ final class Script {
             return 0
             """);
 
-    static final Script[] ALL = {ACQUIRE, RELEASE, EXTEND};
+    /**
+     * Fencing write-back: KEYS[1] = lock key, KEYS[2] = counter; ARGV[1] = owner token, ARGV[2] = new token.
+     * Raises the counter (never lowers it) only while the lock key holds our token. Returns 1, 0 held by
+     * another value, -1 absent.
+     */
+    static final Script FENCE = new Script("""
+            local held = redis.call('GET', KEYS[1])
+            if held == ARGV[1] then
+              local token = tonumber(ARGV[2])
+              if tonumber(redis.call('GET', KEYS[2]) or '0') < token then
+                redis.call('SET', KEYS[2], ARGV[2])
+              end
+              return 1
+            end
+            if not held then
+              return -1
+            end
+            return 0
+            """);
+
+    static final Script[] ALL = {ACQUIRE, RELEASE, EXTEND, FENCE};
 
     final String body;
     final String sha;

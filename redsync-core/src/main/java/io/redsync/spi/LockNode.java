@@ -33,13 +33,60 @@ public interface LockNode extends AutoCloseable {
      * @param value         the owner token
      * @param expiryMillis  the TTL in milliseconds, positive
      * @param refreshIfHeld whether a key already holding {@code value} counts as acquired
+     * @param counterKey    for fencing: the key of the node's fencing counter, read in the same atomic step
+     *                      and returned in {@link AcquireReply#fencingCounter()}; null without fencing
      * @return the node's answer
      * @since 0.1.0
      */
-    CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld);
+    CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld, String counterKey);
 
     /**
-     * Deletes the key if it holds {@code value}.
+     * Raises the fencing counter to {@code token} if the key still holds {@code value} (and the counter is
+     * lower). Counters never expire.
+     *
+     * @param key        the lock key
+     * @param value      the owner token
+     * @param counterKey the counter's key
+     * @param token      the fencing token of the new lease
+     * @return {@link Ownership#MINE} when the key holds the value (the counter is now {@code >= token})
+     * @since 0.1.0
+     */
+    CompletionStage<Ownership> fence(String key, String value, String counterKey, long token);
+
+    /**
+     * Listens for releases of {@code key} on this node; {@link #release} announces each deletion. The
+     * listener receives the announcement's payload, the SHA-1 (hex) of the released owner token, so a
+     * waiter can ignore its own releases. Listeners must be quick: they run on the node's I/O thread.
+     *
+     * <p>Notifications only save latency: a lost one costs a retry delay, never correctness. Nodes that
+     * cannot subscribe return a failed stage, and waiters fall back to polling.
+     *
+     * @param key      the lock key
+     * @param listener called on each announced release
+     * @return completes once the subscription is active
+     * @since 0.1.0
+     */
+    default CompletionStage<Subscription> subscribe(String key, java.util.function.Consumer<String> listener) {
+        return java.util.concurrent.CompletableFuture.failedFuture(
+                new UnsupportedOperationException(getClass().getSimpleName() + " does not announce releases"));
+    }
+
+    /**
+     * An active {@link #subscribe subscription}.
+     *
+     * @since 0.1.0
+     */
+    interface Subscription {
+        /**
+         * Stops listening. Idempotent.
+         *
+         * @since 0.1.0
+         */
+        void cancel();
+    }
+
+    /**
+     * Deletes the key if it holds {@code value}, and announces the deletion to {@link #subscribe subscribers}.
      *
      * @param key   the lock key
      * @param value the owner token

@@ -1,0 +1,100 @@
+package io.redsync
+
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.shouldBe
+import io.redsync.lettuce.LettuceNode
+import io.redsync.testkit.RedisNode
+import io.redsync.testkit.RedisNodes
+import java.time.Duration
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.TimeUnit
+
+/** Release announcements: waiters wake on release instead of sleeping out their retry delay. */
+class NotificationSpec : FunSpec({
+    val nodes = RedisNodes.start(3)
+    afterSpec { nodes.close() }
+    beforeEach { nodes.heal() }
+
+    // A retry delay no test could sit out: a waiter that acquires within seconds was woken.
+    fun patient() = LockOptions.builder().retryDelay(RetryDelay.constant(Duration.ofSeconds(60))).tries(10)
+    val long = LockOptions.builder().expiry(Duration.ofSeconds(60)).build()
+
+    fun RedisNode.subscribers(key: String): Long =
+        ((call("PUBSUB", "NUMSUB", LettuceNode.channelOf(key)) as List<*>)[1] as Long)
+
+    fun RedisNode.pubsubClients(): Int = (call("CLIENT", "LIST", "TYPE", "pubsub") as String).lines().count { it.contains("addr=") }
+
+    test("a waiter wakes when the holder releases, long before its retry delay") {
+        nodes.redsync().use { redsync ->
+            val holder = redsync.lock("handoff", long)
+            val waiter = redsync.lockAsync("handoff", patient().build())
+            awaitUntil("waiter subscribed on every node") { nodes.nodes().all { it.subscribers("handoff") == 1L } }
+            waiter.isDone shouldBe false
+            holder.close()
+            val lease = waiter.get(10, TimeUnit.SECONDS)
+            lease.isValid shouldBe true
+            lease.close()
+            // The lock call is over: its channel is unsubscribed everywhere.
+            awaitUntil("unsubscribed") { nodes.nodes().all { it.subscribers("handoff") == 0L } }
+        }
+    }
+
+    test("with notifications off the same waiter keeps polling") {
+        nodes.redsync().use { redsync ->
+            val holder = redsync.lock("polled", long)
+            val waiter = redsync.lockAsync("polled", patient().releaseNotifications(false).build())
+            awaitUntil("first attempt made") { nodes.node(0).scriptCalls() >= 2 }
+            holder.close()
+            // Its 60 s delay has not passed, and nothing wakes it.
+            CompletableFuture.runAsync({}, CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS)).get()
+            waiter.isDone shouldBe false
+            nodes.nodes().all { it.subscribers("polled") == 0L } shouldBe true
+            waiter.cancel(false)
+        }
+    }
+
+    test("a waiter never sleeps past the holder's TTL, announced or not") {
+        nodes.redsync().use { redsync ->
+            redsync.lock("expiring", LockOptions.builder().expiry(ms(400)).build()) // never released
+            val waiter = redsync.lockAsync("expiring", patient().releaseNotifications(false).build())
+            waiter.get(10, TimeUnit.SECONDS).close()
+        }
+    }
+
+    test("with the subscription connections killed mid-wait, the waiter still acquires after the holder's TTL") {
+        nodes.redsync().use { redsync ->
+            redsync.lock("cut-off", LockOptions.builder().expiry(ms(1500)).build()) // never released
+            val waiter = redsync.lockAsync("cut-off", patient().build())
+            awaitUntil("waiter subscribed") { nodes.nodes().all { it.subscribers("cut-off") == 1L } }
+            nodes.nodes().forEach { it.call("CLIENT", "KILL", "TYPE", "pubsub") }
+            waiter.get(10, TimeUnit.SECONDS).close()
+        }
+    }
+
+    test("one subscription connection per node and one subscription per channel, however many waiters") {
+        nodes.redsync().use { redsync ->
+            val holders = listOf("a", "b").map { redsync.lock(it, long) }
+            // Whichever waiter wins releases at once, waking the next one.
+            val waiters = listOf("a", "a", "a", "b", "b").map { name ->
+                redsync.lockAsync(name, patient().build()).thenCompose { it.releaseAsync() }
+            }
+            awaitUntil("subscribed") { nodes.nodes().all { it.subscribers("a") == 1L && it.subscribers("b") == 1L } }
+            nodes.nodes().forEach { it.pubsubClients() shouldBe 1 }
+            holders.forEach { it.close() }
+            // Each release wakes the waiters of its lock; they take turns as each one releases.
+            waiters.forEach { it.get(10, TimeUnit.SECONDS) }
+            awaitUntil("all channels unsubscribed") { nodes.nodes().all { it.subscribers("a") == 0L && it.subscribers("b") == 0L } }
+        }
+    }
+
+    test("closing the instance closes its subscription connections") {
+        val redsync = nodes.redsync()
+        val holder = redsync.lock("closing", long)
+        val waiter = redsync.lockAsync("closing", patient().build())
+        awaitUntil("subscribed") { nodes.nodes().all { it.pubsubClients() == 1 } }
+        redsync.close()
+        runCatching { waiter.get(10, TimeUnit.SECONDS) }.isFailure shouldBe true
+        awaitUntil("pub/sub connections closed") { nodes.nodes().all { it.pubsubClients() == 0 } }
+        holder.isReleased shouldBe false
+    }
+})
