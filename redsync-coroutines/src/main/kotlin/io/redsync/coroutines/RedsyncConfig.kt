@@ -1,0 +1,139 @@
+@file:JvmName("RedsyncFactory")
+
+package io.redsync.coroutines
+
+import io.lettuce.core.RedisClient
+import io.lettuce.core.RedisURI
+import io.lettuce.core.api.StatefulRedisConnection
+import io.redsync.LockOptions
+import io.redsync.Redsync
+import io.redsync.spi.LockNode
+import kotlin.contracts.ExperimentalContracts
+import kotlin.contracts.InvocationKind
+import kotlin.contracts.contract
+
+/**
+ * Builds a [Redsync] over [nodes] plus the nodes added in [configure], in that order (node indices in
+ * exceptions follow it):
+ *
+ * ```
+ * Redsync(listOf("redis://10.0.0.1", "redis://10.0.0.2", "redis://10.0.0.3")) {
+ *     keyPrefix = "billing:locks:"
+ *     defaults { expiry = 10.seconds }
+ * }.use { redsync ->
+ *     redsync.withLock("invoice:42") { ... }
+ * }
+ *
+ * // Over the Lettuce connections the application already has (never closed by redsync):
+ * val redsync = Redsync { connections.forEach { node(it) } }
+ * ```
+ *
+ * Connects to nothing yet: connections are made lazily, one multiplexed connection per node. The
+ * instance closes what it created (clients and connections for URIs, connections on a given client),
+ * never what it was given.
+ *
+ * @param nodes one URI per node: `redis://[[user]:password@]host[:port][/db]` or `rediss://...`
+ * @param configure adds nodes and sets the key prefix and default options
+ * @return the instance; close it (`use { }`) when done
+ * @throws IllegalArgumentException if there are no nodes, a URI is malformed, two entries name the same
+ *         node, or the default options are invalid
+ * @since 0.1.0
+ */
+@OptIn(ExperimentalContracts::class)
+public fun Redsync(nodes: List<String> = emptyList(), configure: RedsyncConfig.() -> Unit = {}): Redsync {
+    contract { callsInPlace(configure, InvocationKind.EXACTLY_ONCE) }
+    return RedsyncConfig(nodes).apply(configure).build()
+}
+
+/**
+ * The receiver of the [Redsync] factory: nodes, key prefix and default lock options, passed on to
+ * [Redsync.Builder].
+ *
+ * @since 0.1.0
+ */
+@RedsyncDsl
+public class RedsyncConfig internal constructor(nodes: List<String>) {
+    private val builder: Redsync.Builder = Redsync.builder().uris(nodes)
+
+    /**
+     * Put before every lock name to form its Redis key, e.g. `"billing:locks:"` (default empty).
+     *
+     * @since 0.1.0
+     */
+    public var keyPrefix: String = ""
+        set(newValue) {
+            builder.keyPrefix(newValue)
+            field = newValue
+        }
+
+    /**
+     * The options used when none are given (default [LockOptions.defaults]).
+     *
+     * @since 0.1.0
+     */
+    public var defaults: LockOptions = LockOptions.defaults()
+        set(newValue) {
+            builder.defaults(newValue)
+            field = newValue
+        }
+
+    /**
+     * Changes the default options with the [lockOptions] DSL, starting from the current ones:
+     * `defaults { expiry = 10.seconds; keepAlive { interval = 2.seconds } }`.
+     *
+     * @param configure sets the values that differ
+     * @throws IllegalArgumentException as [lockOptions]
+     * @since 0.1.0
+     */
+    @OptIn(ExperimentalContracts::class)
+    public fun defaults(configure: LockOptionsBuilder.() -> Unit) {
+        contract { callsInPlace(configure, InvocationKind.EXACTLY_ONCE) }
+        defaults = defaults.copy(configure)
+    }
+
+    /**
+     * Adds a node by URI; the instance will own its client and connection.
+     *
+     * @param uri `redis://[[user]:password@]host[:port][/db]`, `rediss://...` for TLS, or `redis-socket:///path`
+     * @since 0.1.0
+     */
+    public fun uri(uri: String) {
+        builder.uri(uri)
+    }
+
+    /**
+     * Adds a node reached through the application's Lettuce [client], which stays the application's: the
+     * instance makes and closes one connection on it, and never shuts the client down.
+     *
+     * @param client the client
+     * @param uri the node's address
+     * @since 0.1.0
+     */
+    public fun node(client: RedisClient, uri: RedisURI) {
+        builder.node(client, uri)
+    }
+
+    /**
+     * Adds a node over the application's open [connection], used as is (multiplexed with its other
+     * commands) and never closed by the instance.
+     *
+     * @param connection a connection with String keys and values
+     * @since 0.1.0
+     */
+    public fun node(connection: StatefulRedisConnection<String, String>) {
+        builder.node(connection)
+    }
+
+    /**
+     * Adds a node of any implementation, e.g. a wrapper for tracing or fault injection; it is closed with
+     * the instance.
+     *
+     * @param node the node
+     * @since 0.1.0
+     */
+    public fun node(node: LockNode) {
+        builder.node(node)
+    }
+
+    internal fun build(): Redsync = builder.build()
+}
