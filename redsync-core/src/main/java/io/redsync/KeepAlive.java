@@ -69,6 +69,22 @@ public final class KeepAlive {
         return new Builder();
     }
 
+    /**
+     * A builder holding these values, to derive a variant.
+     *
+     * @return a new builder
+     * @since 0.1.0
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.enabled = enabled;
+        b.interval = interval;
+        b.lostMargin = lostMargin;
+        b.maxDuration = maxDuration;
+        b.maxExtensions = maxExtensions;
+        return b;
+    }
+
     /** @return whether leases are kept alive at all @since 0.1.0 */
     public boolean enabled() {
         return enabled;

@@ -389,24 +389,24 @@ public final class LockOptions {
         /**
          * Sets the node timeout explicitly, overriding {@code expiry × timeoutFactor}.
          *
-         * @param nodeTimeout positive and shorter than the expiry
+         * @param nodeTimeout positive and shorter than the expiry; {@code null} goes back to the derived one
          * @return this builder
          * @since 0.1.0
          */
         public Builder nodeTimeout(Duration nodeTimeout) {
-            this.nodeTimeout = Objects.requireNonNull(nodeTimeout, "nodeTimeout must not be null");
+            this.nodeTimeout = nodeTimeout;
             return this;
         }
 
         /**
          * Sets a total time budget per lock call.
          *
-         * @param acquireTimeout positive
+         * @param acquireTimeout positive; {@code null} for none
          * @return this builder
          * @since 0.1.0
          */
         public Builder acquireTimeout(Duration acquireTimeout) {
-            this.acquireTimeout = Objects.requireNonNull(acquireTimeout, "acquireTimeout must not be null");
+            this.acquireTimeout = acquireTimeout;
             return this;
         }
 
@@ -426,13 +426,13 @@ public final class LockOptions {
         /**
          * Presets the owner token (ownership transfer).
          *
-         * @param value non-blank
+         * @param value non-blank; {@code null} to generate one per lock call again
          * @return this builder
          * @see LockOptions#value()
          * @since 0.1.0
          */
         public Builder value(String value) {
-            this.value = Objects.requireNonNull(value, "value must not be null");
+            this.value = value;
             return this;
         }
 

@@ -47,7 +47,11 @@ public interface Mutex {
      * <p>Cancelling the returned future stops retrying at once and releases whatever the attempt in flight
      * acquired (in the background, bounded by the node timeout); the future then reports cancellation,
      * never {@link LockAcquisitionException}. Cancel this very future: cancelling a stage derived from it
-     * with {@code thenApply} does not reach it.
+     * with {@code thenApply} does not reach it. If {@code cancel} returns false the future had already
+     * completed: the lease it holds is yours to release.
+     *
+     * <p>The future completes on the I/O thread that received the last node reply (or on a library worker):
+     * do not block in a non-async continuation of it; use {@code thenApplyAsync} or the {@code *Async} calls.
      *
      * @return completes with the lease, or exceptionally as {@link #lock()} throws
      * @since 0.1.0

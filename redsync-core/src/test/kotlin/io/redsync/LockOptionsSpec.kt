@@ -86,7 +86,20 @@ class LockOptionsSpec : FunSpec({
     test("null options are rejected at once, naming the field") {
         shouldThrow<NullPointerException> { LockOptions.builder().expiry(null) }.message shouldBe "expiry must not be null"
         shouldThrow<NullPointerException> { LockOptions.builder().retryDelay(null) }.message shouldBe "retryDelay must not be null"
-        shouldThrow<NullPointerException> { LockOptions.builder().value(null) }.message shouldBe "value must not be null"
+    }
+
+    test("optional settings are cleared with null") {
+        val set = LockOptions.builder().value("v").acquireTimeout(ms(500)).nodeTimeout(ms(100)).build()
+        val cleared = set.toBuilder().value(null).acquireTimeout(null).nodeTimeout(null).build()
+        cleared.value().isPresent shouldBe false
+        cleared.acquireTimeout().isPresent shouldBe false
+        cleared.nodeTimeout() shouldBe ms(400) // derived again
+    }
+
+    test("KeepAlive.toBuilder keeps every field") {
+        val policy = KeepAlive.builder().interval(ms(100)).lostMargin(ms(50)).maxDuration(ms(9000)).maxExtensions(3).build()
+        policy.toBuilder().build().toString() shouldBe policy.toString()
+        policy.toBuilder().enabled(false).build().enabled() shouldBe false
     }
 
     context("retry delays") {

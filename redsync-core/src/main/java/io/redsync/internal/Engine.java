@@ -19,7 +19,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -39,19 +39,24 @@ import java.util.function.Function;
  */
 final class Engine {
     /**
-     * Completes what the timer thread decided. Shared by all instances; daemon threads made on demand and
-     * dropped when idle, so a caller blocking in a continuation takes a worker, never the timer. Normal
-     * decisions (replies) complete on the I/O thread that received the last reply and never come here.
+     * Completes what the timer thread decided, and runs lease-lost listeners. Shared by all instances; at
+     * most 16 daemon threads, made on demand and dropped when idle, so a burst (a partition failing thousands
+     * of calls at one tick) cannot create a thread per task. Normal decisions (replies) complete on the I/O
+     * thread that received the last reply and never come here. A caller blocking in a continuation takes a
+     * worker; sixteen such callers at once would stall the rest (the Javadoc of the async methods says not to
+     * block in a continuation; use the *Async variants or thenApplyAsync).
      */
     static final Executor WORKERS;
 
     static {
         AtomicInteger count = new AtomicInteger();
-        WORKERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "redsync-worker-" + count.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
+        pool.allowCoreThreadTimeOut(true);
+        WORKERS = pool;
     }
 
     /**

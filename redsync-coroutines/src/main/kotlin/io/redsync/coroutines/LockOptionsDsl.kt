@@ -158,18 +158,13 @@ public class LockOptionsBuilder internal constructor(base: LockOptions) {
         }
 
     /**
-     * The total budget of one lock call, positive; `null` (the default) for none. Options that have one
-     * cannot drop it (the Java builder has no way to), so setting `null` then fails.
+     * The total budget of one lock call, positive; `null` (the default) for none.
      *
      * @since 0.1.0
      */
     public var acquireTimeout: Duration? = base.acquireTimeout().orElse(null)?.toKotlinDuration()
         set(newValue) {
-            if (newValue == null) {
-                require(field == null) { "acquireTimeout cannot be removed from options that have one; build them with lockOptions { } instead" }
-            } else {
-                builder.acquireTimeout(newValue.toJavaDuration())
-            }
+            builder.acquireTimeout(newValue?.toJavaDuration())
             field = newValue
         }
 
@@ -187,17 +182,13 @@ public class LockOptionsBuilder internal constructor(base: LockOptions) {
 
     /**
      * A preset owner token for ownership transfer (see [LockOptions.value]), non-blank; `null` (the
-     * default) generates one per lock call. Like [acquireTimeout], a preset value cannot be removed.
+     * default) generates one per lock call.
      *
      * @since 0.1.0
      */
     public var value: String? = base.value().orElse(null)
         set(newValue) {
-            if (newValue == null) {
-                require(field == null) { "value cannot be removed from options that preset one; build them with lockOptions { } instead" }
-            } else {
-                builder.value(newValue)
-            }
+            builder.value(newValue)
             field = newValue
         }
 

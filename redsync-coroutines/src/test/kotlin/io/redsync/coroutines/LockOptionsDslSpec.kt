@@ -18,6 +18,13 @@ import kotlin.time.Duration.Companion.seconds
 class Invalid(val name: String, val message: String, val configure: LockOptionsBuilder.() -> Unit)
 
 class LockOptionsDslSpec : FunSpec({
+    test("copy { } can clear optional settings") {
+        val set = lockOptions { value = "v"; acquireTimeout = 1.seconds }
+        val cleared = set.copy { value = null; acquireTimeout = null }
+        cleared.value().isPresent shouldBe false
+        cleared.acquireTimeout().isPresent shouldBe false
+    }
+
     test("builds the Java options with every value given") {
         val delay = RetryDelay.uniform(ms(10), ms(20))
         val options = lockOptions {
@@ -139,10 +146,6 @@ class LockOptionsDslSpec : FunSpec({
                 Invalid("keepAlive interval >= expiry", "keepAlive interval must be < expiry (PT1S), was PT1S: the lease would expire between extensions") {
                     expiry = 1.seconds
                     keepAlive { interval = 1.seconds }
-                },
-                Invalid("removing an acquireTimeout", "acquireTimeout cannot be removed from options that have one; build them with lockOptions { } instead") {
-                    acquireTimeout = 1.seconds
-                    acquireTimeout = null
                 },
             ).associateBy { it.name },
         ) { row ->
