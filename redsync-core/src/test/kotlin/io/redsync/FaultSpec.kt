@@ -46,6 +46,40 @@ class FaultSpec : FunSpec({
         }
     }
 
+    test("an acquire held back behind an earlier cleanup never lets that cleanup delete a later lease's key") {
+        // Node 1 answers the first acquire after 600 ms, so attempt 1's release there waits that long and
+        // gates later acquires on node 1; node 2 is held by another owner at first, so attempts keep failing
+        // with node 1's acquire still held back. Once node 2 frees up, the lock is granted. No release
+        // may reach a node after the acquire that granted the lease there.
+        val options = LockOptions.builder().expiry(ms(5000)).nodeTimeout(ms(50)).retryDelay(RetryDelay.constant(ms(1)))
+            .releaseNotifications(false).build()
+        val wrappers = nodes.nodes().map { DelayingNode(LettuceNode.lazy(client, RedisURI.create(it.uri()))) }
+        wrappers[1].acquireDelayMs = 600
+        wrappers[1].delayedAcquires.set(1)
+        nodes.node(2).call("SET", "gated", "other", "PX", "60000")
+        Redsync.builder().defaults(options).apply { wrappers.forEach { node(it) } }.build().use { redsync ->
+            val future = redsync.lockAsync("gated")
+            awaitUntil("several failed attempts") { wrappers[0].sent.count { it.op == "acquire" } >= 4 }
+            nodes.node(2).call("DEL", "gated")
+            val lease = future.get(10, TimeUnit.SECONDS)
+            val grantedAt = System.nanoTime()
+            awaitUntil("node 1's delayed reply and everything chained to it") {
+                wrappers[1].sent.first().repliedAt != Long.MAX_VALUE
+            }
+            CompletableFuture.runAsync({}, CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS)).get()
+            wrappers.forEachIndexed { i, node ->
+                val lastGrant = node.sent.filter { it.op == "acquire" && it.granted && it.repliedAt < grantedAt }.maxOfOrNull { it.sentAt }
+                if (lastGrant != null) {
+                    val late = node.sent.filter { it.op == "release" && it.sentAt > lastGrant }
+                    if (late.isNotEmpty()) throw AssertionError("node $i: a release was sent after the acquire that granted the lease: $late")
+                }
+            }
+            lease.isValid shouldBe true
+            (nodes.nodes().count { it.call("GET", "gated") == lease.value() } >= 2) shouldBe true
+            lease.close()
+        }
+    }
+
     test("a preset value does not let two lock calls of one mutex both hold the lock") {
         nodes.redsync().use { redsync ->
             val mutex = redsync.mutex("preset", LockOptions.builder().value("owner-token").tries(1).build())

@@ -21,6 +21,10 @@ class DelayingNode(
 ) : LockNode {
     /** How many of the next acquire replies get [acquireDelayMs]; unlimited by default. */
     val delayedAcquires = java.util.concurrent.atomic.AtomicInteger(Int.MAX_VALUE)
+
+    /** What was sent to this node, in order: ("acquire"|"release", sent-at nanos, replied-at nanos, granted). */
+    data class Sent(val op: String, val sentAt: Long, @Volatile var repliedAt: Long = Long.MAX_VALUE, @Volatile var granted: Boolean = false)
+    val sent = java.util.concurrent.ConcurrentLinkedQueue<Sent>()
     private val delayer = Executors.newSingleThreadScheduledExecutor { r -> Thread(r, "delayer").also { it.isDaemon = true } }
     private fun <T> later(stage: CompletionStage<T>, ms: Long): CompletionStage<T> {
         if (ms == 0L) return stage
@@ -29,13 +33,19 @@ class DelayingNode(
         return out
     }
     override fun address() = delegate.address()
-    override fun acquire(key: String, value: String, expiryMillis: Long, refreshIfHeld: Boolean, counterKey: String?): CompletionStage<AcquireReply> =
-        later(delegate.acquire(key, value, expiryMillis, refreshIfHeld, counterKey), if (delayedAcquires.getAndDecrement() > 0) acquireDelayMs else 0)
+    override fun acquire(key: String, value: String, expiryMillis: Long, refreshIfHeld: Boolean, counterKey: String?): CompletionStage<AcquireReply> {
+        val record = Sent("acquire", System.nanoTime()).also { sent.add(it) }
+        return later(delegate.acquire(key, value, expiryMillis, refreshIfHeld, counterKey), if (delayedAcquires.getAndDecrement() > 0) acquireDelayMs else 0)
+            .whenComplete { reply, _ -> record.granted = reply?.acquired() == true; record.repliedAt = System.nanoTime() }
+    }
     override fun fence(key: String, value: String, counterKey: String, token: Long): CompletionStage<Ownership> =
         delegate.fence(key, value, counterKey, token)
     override fun subscribe(key: String, listener: java.util.function.Consumer<String>): CompletionStage<LockNode.Subscription> =
         delegate.subscribe(key, listener)
-    override fun release(key: String, value: String): CompletionStage<Ownership> = delegate.release(key, value)
+    override fun release(key: String, value: String): CompletionStage<Ownership> {
+        sent.add(Sent("release", System.nanoTime()))
+        return delegate.release(key, value)
+    }
     override fun extend(key: String, value: String, expiryMillis: Long, setIfAbsent: Boolean): CompletionStage<Ownership> =
         later(delegate.extend(key, value, expiryMillis, setIfAbsent), extendDelayMs)
     override fun get(key: String): CompletionStage<String> = delegate.get(key)

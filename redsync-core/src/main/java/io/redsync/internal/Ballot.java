@@ -180,6 +180,10 @@ final class Ballot {
         return count(SUCCEEDED);
     }
 
+    synchronized boolean isDecided() {
+        return snapshot != null;
+    }
+
     synchronized boolean aborted() {
         return aborted;
     }

@@ -115,9 +115,21 @@ final class Engine {
         for (int node : order) {
             CompletableFuture<?> gate = gates == null ? null : gates[node];
             if (gate == null || gate.isDone()) {
-                dispatch(ballot, node, lockName, node, call);
+                ballot.stage(node, dispatch(ballot, node, lockName, node, call));
             } else {
-                gate.whenComplete((v, e) -> dispatch(ballot, node, lockName, node, call));
+                // Until the call is sent, the node's stage is a placeholder completing after it, so a cleanup
+                // (which follows the stage) cannot overtake a call sent late. A call whose ballot was decided
+                // meanwhile is not sent at all: it could only leave a key behind.
+                CompletableFuture<Void> placeholder = new CompletableFuture<>();
+                ballot.stage(node, placeholder);
+                gate.whenComplete((v, e) -> {
+                    CompletionStage<?> sent = ballot.isDecided() ? null : dispatch(ballot, node, lockName, node, call);
+                    if (sent == null) {
+                        placeholder.complete(null);
+                    } else {
+                        sent.whenComplete((r, x) -> placeholder.complete(null));
+                    }
+                });
             }
         }
         // One timeout for the whole ballot: every node still unanswered then counts as failed.
@@ -130,20 +142,23 @@ final class Engine {
                 + " ms (node timeout; on first use it includes connecting)"));
     }
 
-    /** Sends one call to one node, recording its reply or error in ballot entry {@code slot}. */
-    private void dispatch(Ballot ballot, int slot, String lockName, int node, Function<LockNode, CompletionStage<?>> call) {
+    /**
+     * Sends one call to one node, recording its reply or error in ballot entry {@code slot}.
+     *
+     * @return the call's stage, or null when nothing was sent (closed, or the node failed synchronously)
+     */
+    private CompletionStage<?> dispatch(Ballot ballot, int slot, String lockName, int node, Function<LockNode, CompletionStage<?>> call) {
         if (closed) {
             ballot.failure(slot, nodeError(lockName, node, new IllegalStateException("Redsync is closed")));
-            return;
+            return null;
         }
         CompletionStage<?> stage;
         try {
             stage = call.apply(nodes[node]);
         } catch (RuntimeException e) {
             ballot.failure(slot, nodeError(lockName, node, e));
-            return;
+            return null;
         }
-        ballot.stage(slot, stage);
         stage.whenComplete((reply, error) -> {
             if (error == null) {
                 ballot.reply(slot, reply);
@@ -151,6 +166,7 @@ final class Engine {
                 ballot.failure(slot, nodeError(lockName, node, unwrap(error)));
             }
         });
+        return stage;
     }
 
     /** A one-node ballot for {@code call}, bounded by the timeout. */
@@ -300,7 +316,7 @@ final class Engine {
         Ballot ballot = new Ballot(nodes.length, quorum, false, null);
         for (int node : order) {
             if (acquired.decidedState(node) == Ballot.SUCCEEDED) {
-                dispatch(ballot, node, lockName, node, n -> n.fence(key, value, counterKey, token));
+                ballot.stage(node, dispatch(ballot, node, lockName, node, n -> n.fence(key, value, counterKey, token)));
             } else {
                 ballot.reply(node, io.redsync.spi.Ownership.ABSENT);
             }
