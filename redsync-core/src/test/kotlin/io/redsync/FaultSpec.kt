@@ -3,6 +3,7 @@ package io.redsync
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldBeEmpty
+import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.string.shouldNotContain
@@ -41,7 +42,8 @@ class FaultSpec : FunSpec({
             // Every late release has run by the time the delayed replies are long past.
             CompletableFuture.runAsync({}, CompletableFuture.delayedExecutor(400, TimeUnit.MILLISECONDS)).get()
             lease.isValid shouldBe true
-            nodes.nodes().map { it.call("GET", "stale") } shouldBe List(3) { lease.value() }
+            // Before the fix this was [null, value, null]: a valid lease on one node of three.
+            nodes.nodes().count { it.call("GET", "stale") == lease.value() } shouldBeGreaterThanOrEqual 2
             lease.close()
         }
     }
@@ -164,8 +166,10 @@ class FaultSpec : FunSpec({
             script.javaClass.getDeclaredField("body").also { it.isAccessible = true }.get(script) as String
         }
         DelayProxy(nodes.node(0).port()).use { proxy ->
+            // Fencing keeps the acquire a script (a first attempt without it is a plain SET, which has no
+            // NOSCRIPT fallback to reorder).
             Redsync.builder().uri("redis://127.0.0.1:" + proxy.port)
-                .defaults(LockOptions.builder().nodeTimeout(ms(100)).tries(1).build()).build().use { redsync ->
+                .defaults(LockOptions.builder().nodeTimeout(ms(100)).tries(1).fencing(true).build()).build().use { redsync ->
                     redsync.lock("warm", LockOptions.builder().nodeTimeout(ms(2000)).build()).close()
                     nodes.node(0).call("SCRIPT", "FLUSH") // as after a restart
                     proxy.delayMs = 300

@@ -244,13 +244,16 @@ class MutexSpec : FunSpec({
         }
     }
 
-    test("idempotent acquire: keys already holding this call's value count as acquired and get a fresh TTL") {
+    test("idempotent acquire: on a retry, keys already holding this call's value count as acquired and get a fresh TTL") {
         nodes.redsync(3).use { redsync ->
             // Two nodes kept our value from an earlier attempt whose replies were lost; the third is free.
+            // The first attempt (plain SET NX) counts them as taken; the retry refreshes them as ours.
             listOf(0, 1).forEach { nodes.node(it).call("SET", "retry", "v-1", "PX", "300") }
             // The generator stands for this call's own random value (a preset value is shared, so it gets
-            // SET NX semantics instead: see FaultSpec).
-            val lease = redsync.mutex("retry", LockOptions.builder().valueGenerator { "v-1" }.tries(1).build()).lock()
+            // SET NX semantics on every attempt instead: see FaultSpec).
+            val options = LockOptions.builder().valueGenerator { "v-1" }.tries(2).retryDelay(RetryDelay.constant(ms(1)))
+                .releaseNotifications(false).build()
+            val lease = redsync.mutex("retry", options).lock()
             lease.value() shouldBe "v-1"
             (0..2).forEach { (nodes.node(it).call("PTTL", "retry") as Long) shouldBeGreaterThan 7000L }
             lease.close()

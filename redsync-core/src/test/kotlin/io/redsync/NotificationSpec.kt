@@ -43,7 +43,7 @@ class NotificationSpec : FunSpec({
         nodes.redsync().use { redsync ->
             val holder = redsync.lock("polled", long)
             val waiter = redsync.lockAsync("polled", patient().releaseNotifications(false).build())
-            awaitUntil("first attempt made") { nodes.node(0).scriptCalls() >= 2 }
+            awaitUntil("first attempt made") { nodes.node(0).lockCommands() >= 2 } // the holder's and the waiter's
             holder.close()
             // Its 60 s delay has not passed, and nothing wakes it.
             CompletableFuture.runAsync({}, CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS)).get()

@@ -24,8 +24,12 @@ class RetryAndCancelSpec : FunSpec({
     afterSpec { nodes.close() }
     beforeEach { nodes.heal() }
 
-    fun occupy(name: String) = nodes.nodes().forEach { it.call("SET", name, "holder", "PX", "60000") }
-    fun attemptsSeen() = nodes.node(0).scriptCalls()
+    /** Another owner holds [name]; the counters start after it, so they count only our attempts. */
+    fun occupy(name: String) = nodes.nodes().forEach {
+        it.call("SET", name, "holder", "PX", "60000")
+        it.call("CONFIG", "RESETSTAT")
+    }
+    fun attemptsSeen() = nodes.node(0).lockCommands()
 
     test("tries(1) makes exactly one attempt (no retry)") {
         occupy("busy")
@@ -114,7 +118,7 @@ class RetryAndCancelSpec : FunSpec({
                 nodes.nodesHolding("partial").isEmpty()
             }
             nodes.node(2).resume()
-            awaitUntil("the paused node ran acquire then release") { nodes.node(2).keys().isEmpty() && nodes.node(2).scriptCalls() >= 2 }
+            awaitUntil("the paused node ran acquire then release") { nodes.node(2).keys().isEmpty() && nodes.node(2).lockCommands() >= 2 }
             nodes.keysByNode().forEach { it.shouldBeEmpty() }
         }
     }

@@ -35,10 +35,18 @@ fun RedisNodes.heal() {
 }
 
 /** How many times the node has run one of our scripts (EVALSHA plus EVAL fallbacks) since the last RESETSTAT. */
-fun RedisNode.scriptCalls(): Long {
+fun RedisNode.scriptCalls(): Long = commandCalls("evalsha", "eval")
+
+/**
+ * How many lock commands the node has run since the last RESETSTAT: first attempts are a plain SET NX,
+ * retries, releases and extensions are scripts.
+ */
+fun RedisNode.lockCommands(): Long = commandCalls("set", "evalsha", "eval")
+
+private fun RedisNode.commandCalls(vararg commands: String): Long {
     val stats = call("INFO", "commandstats") as String
     return stats.lines()
-        .filter { it.startsWith("cmdstat_evalsha:") || it.startsWith("cmdstat_eval:") }
+        .filter { line -> commands.any { line.startsWith("cmdstat_$it:") } }
         .sumOf { Regex("calls=(\\d+)").find(it)!!.groupValues[1].toLong() }
 }
 

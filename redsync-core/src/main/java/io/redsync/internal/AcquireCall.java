@@ -72,7 +72,7 @@ final class AcquireCall {
         this.hasBudget = budget != null;
         this.cleanupSent = new CompletableFuture<?>[engine.nodes.length];
         this.counterKey = mutex.options().fencing() ? Fences.counterKey(mutex.key()) : null;
-        this.ownAnnouncement = mutex.options().releaseNotifications() ? sha1Hex(value) : null;
+        this.ownAnnouncement = mutex.options().releaseNotifications() ? LockNode.announcementOf(value) : null;
         this.budgetDeadline = hasBudget ? System.nanoTime() + budget.toNanos() : 0;
     }
 
@@ -98,9 +98,12 @@ final class AcquireCall {
         }
         attempts++;
         announced = false;
+        // Our own key can only be there after an earlier attempt of this call: the first attempt needs no
+        // refresh, which lets the node use a plain SET NX.
+        boolean refresh = ownValue && attempts > 1;
         long start = System.nanoTime();
         Ballot ballot = engine.fanOut(mutex.name(), mutex.order(), mutex.options().failFast(), timeoutNanos, null,
-                node -> node.acquire(mutex.key(), value, expiryMillis, ownValue, counterKey), cleanupSent);
+                node -> node.acquire(mutex.key(), value, expiryMillis, refresh, counterKey), cleanupSent);
         current = ballot;
         if (result.isDone()) {
             ballot.abort();
@@ -246,15 +249,6 @@ final class AcquireCall {
         List<CompletionStage<LockNode.Subscription>> subs = subscriptions;
         if (subs != null) {
             subs.forEach(sub -> sub.thenAccept(LockNode.Subscription::cancel));
-        }
-    }
-
-    private static String sha1Hex(String text) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
-                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-1 is required of every Java platform", e);
         }
     }
 

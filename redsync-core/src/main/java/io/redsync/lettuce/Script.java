@@ -28,15 +28,16 @@ final class Script {
             """);
 
     /**
-     * Compare-and-delete. ARGV[2] = channel announcing the release, with the SHA-1 of the released token as
-     * the message (waiters recognise their own releases without the token being published). Returns 1
-     * deleted, 0 held by another value, -1 absent.
+     * Compare-and-delete. ARGV[2] = channel announcing the release, ARGV[3] = the announcement (the SHA-1 of
+     * the released token, computed by the client: waiters recognise their own releases without the token
+     * being published, and Redis does not hash on every release). Returns 1 deleted, 0 held by another
+     * value, -1 absent.
      */
     static final Script RELEASE = new Script("""
             local held = redis.call('GET', KEYS[1])
             if held == ARGV[1] then
               redis.call('DEL', KEYS[1])
-              redis.call('PUBLISH', ARGV[2], redis.sha1hex(ARGV[1]))
+              redis.call('PUBLISH', ARGV[2], ARGV[3])
               return 1
             end
             if not held then

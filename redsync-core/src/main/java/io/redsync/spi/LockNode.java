@@ -55,8 +55,8 @@ public interface LockNode extends AutoCloseable {
 
     /**
      * Listens for releases of {@code key} on this node; {@link #release} announces each deletion. The
-     * listener receives the announcement's payload, the SHA-1 (hex) of the released owner token, so a
-     * waiter can ignore its own releases. Listeners must be quick: they run on the node's I/O thread.
+     * listener receives the announcement, {@link #announcementOf} the released owner token, so a waiter can
+     * ignore its own releases. Listeners must be quick: they run on the node's I/O thread.
      *
      * <p>Notifications only save latency: a lost one costs a retry delay, never correctness. Nodes that
      * cannot subscribe return a failed stage, and waiters fall back to polling.
@@ -69,6 +69,24 @@ public interface LockNode extends AutoCloseable {
     default CompletionStage<Subscription> subscribe(String key, java.util.function.Consumer<String> listener) {
         return java.util.concurrent.CompletableFuture.failedFuture(
                 new UnsupportedOperationException(getClass().getSimpleName() + " does not announce releases"));
+    }
+
+    /**
+     * The announcement of a release of {@code value}: the lowercase hex SHA-1 of its UTF-8 bytes. Published
+     * instead of the token itself, which is a credential; a waiter compares it with its own to ignore its
+     * own releases.
+     *
+     * @param value an owner token
+     * @return its announcement
+     * @since 0.1.0
+     */
+    static String announcementOf(String value) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                    .digest(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is required of every Java platform", e);
+        }
     }
 
     /**
