@@ -60,6 +60,21 @@ class QuorumSpec : FunSpec({
         }
     }
 
+    test("LockTakenException says when enough of the holder's keys expire for a quorum to be free") {
+        // Held everywhere with TTLs of 10..50 s: 3 of 5 must expire, so the lock is free in about 30 s.
+        (0 until 5).forEach { nodes.node(it).call("SET", "ttl", "other", "PX", ((it + 1) * 10_000).toString()) }
+        nodes.redsync().use { redsync ->
+            val e = shouldThrow<LockTakenException> { redsync.lock("ttl", single) }
+            val ttl = e.holderTtl().get().toMillis()
+            (ttl in 29_000L..30_000L) shouldBe true
+        }
+        // A key without TTL: unknown.
+        (0 until 5).forEach { nodes.node(it).call("SET", "ttl", "other") }
+        nodes.redsync().use { redsync ->
+            shouldThrow<LockTakenException> { redsync.lock("ttl", single) }.holderTtl().isPresent shouldBe false
+        }
+    }
+
     test("2 of 5 nodes killed: still locks, unlocks and extends") {
         listOf(1, 3).forEach { nodes.node(it).kill() }
         nodes.redsync().use { redsync ->

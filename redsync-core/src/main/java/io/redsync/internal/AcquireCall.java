@@ -257,8 +257,9 @@ final class AcquireCall {
         RedsyncException failure;
         String name = mutex.name();
         if (votes.heldByOthers().size() >= engine.quorum) {
+            long freeIn = ballot.freeInMillis();
             failure = new LockTakenException(name, "lock '" + name + "' is held by another owner on nodes "
-                    + votes.heldByOthers() + "; not acquired " + when, attempts, votes);
+                    + votes.heldByOthers() + "; not acquired " + when, attempts, votes, freeIn < 0 ? null : Duration.ofMillis(freeIn));
         } else {
             String why = votes.succeeded().size() >= engine.quorum && validity <= 0
                     ? "; the last attempt took " + TimeUnit.NANOSECONDS.toMillis(elapsedNanos) + " ms, leaving no validity of the "

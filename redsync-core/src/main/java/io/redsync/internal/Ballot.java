@@ -39,6 +39,8 @@ final class Ballot {
     private int other;
     private int answered;
     private long maxHolderTtlMillis = -1;
+    /** Per node: the other owner's PTTL when it answered "held by another owner", else -1. */
+    private final long[] holderTtls;
     private long maxCounter;
     private byte[] snapshot;
     private boolean aborted;
@@ -54,6 +56,8 @@ final class Ballot {
         this.state = new byte[nodeCount];
         this.errors = new NodeException[nodeCount];
         this.stages = new CompletionStage<?>[nodeCount];
+        this.holderTtls = new long[nodeCount];
+        java.util.Arrays.fill(holderTtls, -1);
     }
 
     synchronized void stage(int node, CompletionStage<?> stage) {
@@ -163,6 +167,7 @@ final class Ballot {
             } else if (category == OTHER) {
                 other++;
                 maxHolderTtlMillis = Math.max(maxHolderTtlMillis, holderTtl);
+                holderTtls[node] = holderTtl;
             }
             if (snapshot == null && (answered == state.length || failFast && (succeeded >= quorum || other >= quorum))) {
                 snapshot = state.clone();
@@ -195,6 +200,30 @@ final class Ballot {
 
     synchronized long maxHolderTtlMillis() {
         return maxHolderTtlMillis;
+    }
+
+    /**
+     * How long until enough of the other owner's keys expire for a quorum of nodes to be free, from the TTLs
+     * the decided "held by another owner" answers reported: the k-th shortest, where k is how many of those
+     * keys must go. -1 when unknown (a key without TTL, or not enough answers).
+     */
+    synchronized long freeInMillis() {
+        long[] ttls = new long[snapshot.length];
+        int n = 0;
+        for (int i = 0; i < snapshot.length; i++) {
+            if (snapshot[i] == OTHER) {
+                if (holderTtls[i] < 0) {
+                    return -1;
+                }
+                ttls[n++] = holderTtls[i];
+            }
+        }
+        int mustExpire = quorum - (snapshot.length - n);
+        if (mustExpire <= 0) {
+            return 0;
+        }
+        java.util.Arrays.sort(ttls, 0, n);
+        return ttls[mustExpire - 1];
     }
 
     /** The highest fencing counter read from a granting node (0 if none was set). */

@@ -126,6 +126,13 @@ public final class RedsyncImpl implements Redsync {
             }
         }
         this.engine = new Engine(nodes);
+        // Connect owned nodes now, in the background: building never blocks or fails on the network, and
+        // the first lock call need not spend its node timeout on connecting.
+        for (LockNode node : nodes) {
+            if (node instanceof LettuceNode lettuce) {
+                lettuce.connectInBackground();
+            }
+        }
     }
 
     private static RedisURI parse(int index, String text) {

@@ -104,6 +104,16 @@ public final class LettuceNode implements LockNode {
         return address;
     }
 
+    /**
+     * Starts connecting now, without waiting, so the first lock call does not pay for the connection
+     * within its node timeout. A failure is not reported here: the next call connects again and reports it.
+     *
+     * @since 0.1.0
+     */
+    public void connectInBackground() {
+        withConnection(commands -> CompletableFuture.completedFuture(null));
+    }
+
     /** The pub/sub channel on which releases of {@code key} are announced. */
     public static String channelOf(String key) {
         return "redsync:released:" + key;
