@@ -39,6 +39,24 @@ class NotificationSpec : FunSpec({
         }
     }
 
+    test("wake-ups do not cost tries: announcements while the lock stays held leave the waiter waiting") {
+        nodes.nodes().forEach { it.call("SET", "busy", "someone-else", "PX", "60000") }
+        nodes.redsync().use { redsync ->
+            val waiter = redsync.lockAsync("busy", patient().tries(2).build())
+            awaitUntil("waiter subscribed") { nodes.nodes().all { it.subscribers("busy") == 1L } }
+            repeat(10) { i ->
+                val before = nodes.node(0).lockCommands()
+                nodes.node(0).call("PUBLISH", LettuceNode.channelOf("busy"), "not-ours-$i")
+                awaitUntil("woken attempt ${i + 1}") { nodes.node(0).lockCommands() > before }
+            }
+            // Ten woken attempts, all refused; with only 2 tries, counting them would have failed the call.
+            waiter.isDone shouldBe false
+            nodes.nodes().forEach { it.call("DEL", "busy") }
+            nodes.node(0).call("PUBLISH", LettuceNode.channelOf("busy"), "released")
+            waiter.get(10, TimeUnit.SECONDS).close()
+        }
+    }
+
     test("with notifications off the same waiter keeps polling") {
         nodes.redsync().use { redsync ->
             val holder = redsync.lock("polled", long)

@@ -45,12 +45,23 @@ final class AcquireCall {
     private final CompletableFuture<?>[] cleanupSent;
     /** The fencing counter beside the lock key, or null without fencing. */
     private final String counterKey;
-    /** SHA-1 of our owner token: release announcements carrying it are our own (cleanup) releases. */
-    private final String ownAnnouncement;
+    /** Whether to wait for release announcements. */
+    private final boolean notify;
+    /** Our token's announcement (computed on the first wait): announcements carrying it are our own releases. */
+    private volatile String ownAnnouncement;
     /** Subscriptions to release announcements, made on the first failed attempt; null before. */
     private volatile List<CompletionStage<LockNode.Subscription>> subscriptions;
     /** A release was announced while an attempt was in flight: retry at once instead of waiting. */
     private volatile boolean announced;
+    /**
+     * Whether the attempt in flight counts against {@code tries}. Attempts triggered by a release
+     * announcement do not: they only try earlier than the wait would have, and a failed one resumes that
+     * wait. Otherwise every release would cost each waiter a try, and under contention waiters would run
+     * out of tries in milliseconds instead of tries × delay, as redsync's polling gives.
+     */
+    private volatile boolean counted;
+    /** When the next counted attempt is due (System.nanoTime). */
+    private long nextCountedAt;
     private volatile Timeout retry;
 
     /**
@@ -72,7 +83,7 @@ final class AcquireCall {
         this.hasBudget = budget != null;
         this.cleanupSent = new CompletableFuture<?>[engine.nodes.length];
         this.counterKey = mutex.options().fencing() ? Fences.counterKey(mutex.key()) : null;
-        this.ownAnnouncement = mutex.options().releaseNotifications() ? LockNode.announcementOf(value) : null;
+        this.notify = mutex.options().releaseNotifications();
         this.budgetDeadline = hasBudget ? System.nanoTime() + budget.toNanos() : 0;
     }
 
@@ -87,16 +98,19 @@ final class AcquireCall {
                 onCancel();
             }
         });
-        attempt();
+        attempt(true);
         return result;
     }
 
-    private void attempt() {
+    private void attempt(boolean counts) {
         if (result.isDone()) {
             settled.complete(null);
             return;
         }
-        attempts++;
+        counted = counts;
+        if (counts) {
+            attempts++;
+        }
         announced = false;
         // Our own key can only be there after an earlier attempt of this call: the first attempt needs no
         // refresh, which lets the node use a plain SET NX.
@@ -168,34 +182,43 @@ final class AcquireCall {
             settled.complete(null);
             return;
         }
-        if (attempts >= maxAttempts) {
+        boolean resumed = !counted; // an announced attempt failed: resume the wait it cut short
+        if (!resumed && attempts >= maxAttempts) {
             fail(ballot, elapsedNanos, validity, "after " + attempts + (attempts == 1 ? " attempt" : " attempts"));
             return;
         }
-        Duration delay = mutex.options().retryDelay().delay(attempts);
-        if (delay == null || delay.isNegative()) {
-            throw new IllegalStateException("retryDelay returned " + delay + " for attempt " + attempts
-                    + " of lock '" + mutex.name() + "'; a retry delay must be a non-negative Duration");
+        long now = System.nanoTime();
+        long delayNanos;
+        if (resumed) {
+            delayNanos = Math.max(0, nextCountedAt - now);
+        } else {
+            Duration delay = mutex.options().retryDelay().delay(attempts);
+            if (delay == null || delay.isNegative()) {
+                throw new IllegalStateException("retryDelay returned " + delay + " for attempt " + attempts
+                        + " of lock '" + mutex.name() + "'; a retry delay must be a non-negative Duration");
+            }
+            delayNanos = delay.toNanos();
         }
-        long delayNanos = delay.toNanos();
         // Never wait past the holder's TTL: once its keys expire the lock is free, announced or not.
         long holderTtl = ballot.maxHolderTtlMillis();
         if (holderTtl >= 0) {
             delayNanos = Math.min(delayNanos, TimeUnit.MILLISECONDS.toNanos(holderTtl + 1));
         }
-        if (announced) {
-            delayNanos = 0; // the holder released while this attempt was in flight
-        }
-        if (hasBudget && System.nanoTime() + delayNanos - budgetDeadline >= 0) {
+        nextCountedAt = now + delayNanos;
+        if (hasBudget && now + delayNanos - budgetDeadline >= 0) {
             fail(ballot, elapsedNanos, validity, "within the acquire timeout of " + mutex.options().acquireTimeout().orElseThrow()
                     + " (" + attempts + (attempts == 1 ? " attempt)" : " attempts)"));
             return;
         }
-        if (delayNanos == 0) {
-            attempt();
+        if (announced) {
+            attempt(false); // the holder released while this attempt was in flight
             return;
         }
-        Timeout next = Engine.schedule(() -> guarded(this::attempt), delayNanos);
+        if (delayNanos == 0) {
+            attempt(true);
+            return;
+        }
+        Timeout next = Engine.schedule(() -> guarded(() -> attempt(true)), delayNanos);
         retry = next;
         if (result.isDone() && next.cancel()) {
             settled.complete(null);
@@ -204,7 +227,7 @@ final class AcquireCall {
         if (announced && next.cancel()) {
             // Announced while we were deciding how long to wait.
             retry = null;
-            attempt();
+            attempt(false);
             return;
         }
         subscribe();
@@ -215,9 +238,10 @@ final class AcquireCall {
      * active, try again at once, since a release between our failed attempt and the subscription was missed.
      */
     private void subscribe() {
-        if (ownAnnouncement == null || subscriptions != null) {
+        if (!notify || subscriptions != null) {
             return;
         }
+        ownAnnouncement = LockNode.announcementOf(value);
         List<CompletionStage<LockNode.Subscription>> subs = engine.watch(mutex.key(), this::released);
         subscriptions = subs;
         CompletableFuture<Void> first = new CompletableFuture<>();
@@ -230,7 +254,7 @@ final class AcquireCall {
 
     /** A release was announced on some node (on its I/O thread). */
     private void released(String announcement) {
-        if (!announcement.equals(ownAnnouncement)) {
+        if (!announcement.equals(ownAnnouncement)) { // set before subscribing
             wake();
         }
     }
@@ -241,7 +265,7 @@ final class AcquireCall {
         Timeout next = retry;
         if (next != null && next.cancel()) {
             retry = null;
-            guarded(this::attempt);
+            guarded(() -> attempt(false));
         }
     }
 

@@ -114,7 +114,13 @@ public final class LettuceNode implements LockNode {
         withConnection(commands -> CompletableFuture.completedFuture(null));
     }
 
-    /** The pub/sub channel on which releases of {@code key} are announced. */
+    /**
+     * The pub/sub channel on which releases of {@code key} are announced.
+     *
+     * @param key the lock key
+     * @return the channel name
+     * @since 0.1.0
+     */
     public static String channelOf(String key) {
         return "redsync:released:" + key;
     }
@@ -122,14 +128,11 @@ public final class LettuceNode implements LockNode {
     @Override
     public CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld, String counterKey) {
         if (!refreshIfHeld && counterKey == null) {
-            // The common first attempt: plain SET NX PX, with PTTL pipelined behind it (same round trip) for
-            // the holder's TTL when the key is taken. Cheaper for Redis than the script, and no NOSCRIPT.
-            return withConnection(commands -> {
-                CompletionStage<String> set = commands.set(key, value, SetArgs.Builder.nx().px(expiryMillis));
-                CompletionStage<Long> ttl = commands.pttl(key);
-                return set.thenCombine(ttl, (ok, pttl) -> ok != null ? AcquireReply.GRANTED
-                        : AcquireReply.taken(pttl == -2 ? 0 : pttl));
-            });
+            // The common first attempt: plain SET NX PX, as cheap for Redis as a lock can be, and no NOSCRIPT.
+            // Only when the key is taken, a PTTL learns the holder's TTL (one more round trip, on contention).
+            return withConnection(commands -> commands.set(key, value, SetArgs.Builder.nx().px(expiryMillis))
+                    .thenCompose(ok -> ok != null ? CompletableFuture.completedFuture(AcquireReply.GRANTED)
+                            : commands.pttl(key).thenApply(pttl -> AcquireReply.taken(pttl == -2 ? 0 : pttl))));
         }
         String[] keys = counterKey == null ? new String[] {key} : new String[] {key, counterKey};
         return this.<List<Object>>script(Script.ACQUIRE, ScriptOutputType.MULTI, keys, value, Long.toString(expiryMillis),

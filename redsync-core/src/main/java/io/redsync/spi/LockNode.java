@@ -81,12 +81,7 @@ public interface LockNode extends AutoCloseable {
      * @since 0.1.0
      */
     static String announcementOf(String value) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
-                    .digest(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-1 is required of every Java platform", e);
-        }
+        return Announcements.of(value);
     }
 
     /**
