@@ -1,0 +1,676 @@
+package io.redsync.benchmarks;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.redsync.LockOptions;
+import io.redsync.Redsync;
+import io.redsync.benchmarks.Contenders.Concurrent;
+import io.redsync.benchmarks.Contenders.Kind;
+import io.redsync.benchmarks.Contenders.Sequential;
+import io.redsync.benchmarks.Contenders.Tput;
+import io.redsync.testkit.RedisNodes;
+import org.HdrHistogram.Histogram;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * The benchmark suite (issue 8): redsync (blocking, async, coroutines) against the raw floor (plain Lettuce)
+ * and Redisson, all on the same Redis nodes in one run.
+ *
+ * <pre>
+ * mvn -q -pl benchmarks -am compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=quick   (~2 min)
+ * mvn -q -pl benchmarks -am compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=full    (~8 min)
+ * </pre>
+ *
+ * <p>Workloads: (1) uncontended lock+unlock latency on one caller, 1/3/5 nodes, with (5) the bytes allocated
+ * per cycle by all threads over the same cycles; (2) throughput of 64 callers on 64 names, 1 and 3 nodes;
+ * (3) 8 workers contending for one name; (4) 10,000 coroutines waiting for one held name.
+ *
+ * <p>Nodes: {@code REDSYNC_NODES} (comma-separated {@code redis://} URIs, at least 3; 5 for the 5-node
+ * latency case; the first serves the 1-node cases), else 5 fresh {@code redis-server} processes from the
+ * testkit. The full mode writes {@code docs/benchmarks.md} and {@code docs/benchmarks.png}; the quick mode
+ * (and any partial run) writes under {@code benchmarks/target/bench-results/}; {@code -Dbench.out=DIR}
+ * overrides. {@code -Dbench.only=latency,throughput,contention,crowd} runs a subset (for profiling).
+ *
+ * <p>Exits 1 when a contender failed cycles, broke mutual exclusion or left keys behind.
+ */
+public final class Suite {
+    static final Set<String> WORKLOADS = Set.of("latency", "throughput", "contention", "crowd");
+    static final String FLOOR = "floor (Lettuce)";
+    static final String FLOOR_ASYNC = "floor (Lettuce) async";
+    static final String FLOOR_COROUTINES = "floor (Lettuce) coroutines";
+
+    /** Everything the two modes set. */
+    record Mode(String name, int latWarmup, int latCycles, int latRounds, int latBlock,
+                long tputWarmupMs, long tputMs, int tputRounds, int callers,
+                long contWarmupMs, long contMs, int contRounds, int workers, long holdMicros,
+                int crowdWaiters) {
+        static Mode of(String name) {
+            return switch (name) {
+                case "quick" -> new Mode("quick", 300, 1000, 2, 250, 800, 2000, 2, 64, 800, 3000, 2, 8, 50, 10_000);
+                case "full" -> new Mode("full", 3000, 6000, 3, 1000, 2000, 5000, 3, 64, 2000, 10_000, 3, 8, 50, 10_000);
+                default -> throw new IllegalArgumentException("bench.mode must be quick or full, was '" + name + "'");
+            };
+        }
+
+        String describe() {
+            return "latency: " + latWarmup + " warm-up + " + latRounds + " rounds x " + latCycles + " cycles (turns of " + latBlock
+                    + "); throughput: " + callers + " callers, " + tputWarmupMs + " ms warm-up + " + tputRounds + " rounds x "
+                    + tputMs + " ms; contention: " + workers + " workers, " + holdMicros + " µs held, " + contWarmupMs
+                    + " ms warm-up + " + contRounds + " rounds x " + contMs + " ms; crowd: " + crowdWaiters + " coroutines";
+        }
+    }
+
+    final Mode mode;
+    final Set<String> only;
+    /** -Dbench.contenders=a,b: run only contenders whose name contains one of these (floors always run). */
+    final List<String> contenderFilter = Arrays.stream(System.getProperty("bench.contenders", "").split(","))
+            .map(String::trim).filter(x -> !x.isEmpty()).toList();
+    final List<String> uris;
+    final RedisClient client;
+    final List<StatefulRedisConnection<String, String>> connections = new ArrayList<>();
+    final String sha;
+    final long[] baselineKeys;
+    final Map<String, String> environment = new LinkedHashMap<>();
+    private final Map<Integer, RedissonClient> redissons = new LinkedHashMap<>();
+    boolean problems;
+
+    // Results, rendered by Report.
+    /** nodes -> contender -> rounds. */
+    final Map<Integer, Map<String, List<LatRun>>> latency = new LinkedHashMap<>();
+    final Map<String, Kind> kinds = new LinkedHashMap<>();
+    /** nodes -> contender -> rounds. */
+    final Map<Integer, Map<String, List<Tput>>> throughput = new LinkedHashMap<>();
+    final Map<String, String> models = new LinkedHashMap<>();
+    /** contender -> rounds. */
+    final Map<String, List<Contention.Result>> contention = new LinkedHashMap<>();
+    final List<CrowdResult> crowds = new ArrayList<>();
+    String virtualThreads;
+
+    /** One contender's latency measurements in one round (blocks merged). */
+    record LatRun(Histogram latency, long cycles, long elapsedNanos, long failures, long allocatedBytes, long redisCommands,
+                  long redisCpuMicros) {
+        LatRun plus(LatRun o) {
+            Histogram sum = latency.copy();
+            sum.add(o.latency);
+            return new LatRun(sum, cycles + o.cycles, elapsedNanos + o.elapsedNanos, failures + o.failures,
+                    allocatedBytes + o.allocatedBytes, redisCommands + o.redisCommands, redisCpuMicros + o.redisCpuMicros);
+        }
+
+        double p(double percentile) {
+            return BenchSupport.micros(latency, percentile);
+        }
+    }
+
+    Suite(Mode mode, Set<String> only, List<String> uris, RedisClient client) {
+        this.mode = mode;
+        this.only = only;
+        this.uris = uris;
+        this.client = client;
+        for (String uri : uris) {
+            connections.add(client.connect(StringCodec.UTF8, RedisURI.create(uri)));
+        }
+        String loaded = null;
+        for (StatefulRedisConnection<String, String> c : connections) {
+            loaded = c.sync().scriptLoad(Contenders.COMPARE_AND_DELETE);
+        }
+        this.sha = loaded;
+        this.baselineKeys = connections.stream().mapToLong(c -> c.sync().dbsize()).toArray();
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("java.awt.headless", "true");
+        Mode mode = Mode.of(System.getProperty("bench.mode", "quick"));
+        Set<String> only = parseOnly(System.getProperty("bench.only"));
+        long began = System.nanoTime();
+        String env = System.getenv("REDSYNC_NODES");
+        boolean problems;
+        try (RedisNodes started = env == null ? RedisNodes.start(5) : null;
+             AutoCloseableClient owned = new AutoCloseableClient(RedisClient.create())) {
+            List<String> uris = env == null ? started.uris() : parseNodes(env);
+            Suite suite = new Suite(mode, only, uris, owned.client);
+            try {
+                suite.describeEnvironment(env == null ? "5 redis-server processes started by redsync-testkit" : "REDSYNC_NODES");
+                suite.runAll();
+                Path out = Report.write(suite, outputDir(mode, only));
+                System.out.println();
+                System.out.println("results: " + out);
+            } finally {
+                suite.close();
+            }
+            problems = suite.problems;
+        }
+        System.out.printf(Locale.ROOT, "total time: %.1f s%n", (System.nanoTime() - began) / 1e9);
+        if (problems) {
+            System.out.println("FAILED: a contender failed cycles, broke mutual exclusion or left keys (see WARNING lines)");
+            System.exit(1);
+        }
+        // Redisson and coroutine dispatcher threads are not all daemons.
+        System.exit(0);
+    }
+
+    /** RedisClient is not AutoCloseable. */
+    record AutoCloseableClient(RedisClient client) implements AutoCloseable {
+        @Override
+        public void close() {
+            client.shutdown();
+        }
+    }
+
+    private static Set<String> parseOnly(String value) {
+        if (value == null || value.isBlank()) {
+            return WORKLOADS;
+        }
+        Set<String> set = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                .collect(Collectors.toCollection(LinkedHashSet::new));
+        for (String s : set) {
+            if (!WORKLOADS.contains(s)) {
+                throw new IllegalArgumentException("bench.only: unknown workload '" + s + "'; known: " + WORKLOADS);
+            }
+        }
+        return set;
+    }
+
+    private static List<String> parseNodes(String env) {
+        List<String> uris = Arrays.stream(env.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        if (uris.size() < 3) {
+            throw new IllegalArgumentException("REDSYNC_NODES must list at least 3 comma-separated redis:// URIs (5 for "
+                    + "the 5-node latency case), was '" + env + "'");
+        }
+        return uris.subList(0, Math.min(5, uris.size()));
+    }
+
+    /** docs/ for a complete full run; benchmarks/target/bench-results/MODE otherwise; -Dbench.out wins. */
+    static Path outputDir(Mode mode, Set<String> only) throws Exception {
+        String override = System.getProperty("bench.out");
+        if (override != null) {
+            return Path.of(override);
+        }
+        Path classes = Path.of(Suite.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath();
+        Path module = classes.getParent().getParent();
+        if (mode.name.equals("full") && only.equals(WORKLOADS) && System.getProperty("bench.contenders", "").isBlank()) {
+            return module.getParent().resolve("docs");
+        }
+        return module.resolve("target").resolve("bench-results").resolve(mode.name);
+    }
+
+    void describeEnvironment(String nodeSource) {
+        Set<String> versions = new LinkedHashSet<>();
+        for (StatefulRedisConnection<String, String> c : connections) {
+            versions.add(BenchSupport.redisVersion(c));
+        }
+        environment.put("date", Instant.now().toString());
+        environment.put("command", BenchSupport.command());
+        environment.put("mode", mode.name + " (" + mode.describe() + ")" + (only.equals(WORKLOADS) ? "" : "; only " + only)
+                + (contenderFilter.isEmpty() ? "" : "; contenders " + contenderFilter));
+        environment.put("nodes", nodeSource + ": " + uris.stream().map(BenchSupport::shown).collect(Collectors.joining(", "))
+                + " (1-node cases: the first; 3-node: the first three)");
+        environment.put("redis-server", String.join(", ", versions));
+        environment.put("JDK", BenchSupport.jdk());
+        environment.put("cores", Runtime.getRuntime().availableProcessors() + " (client, Netty threads and all redis-servers share them)");
+        environment.put("OS", BenchSupport.os());
+        environment.put("max heap", Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB");
+        environment.put("redsync build", provenance());
+        environment.put("libraries", "redsync " + pkgVersion(Redsync.class) + ", Lettuce " + pkgVersion(RedisClient.class)
+                + ", Redisson " + pkgVersion(Redisson.class) + ", Netty " + pkgVersion(io.netty.channel.Channel.class));
+        environment.put("Redisson config", "one RedissonClient per node, single server, connectionPoolSize=64, "
+                + "connectionMinimumIdleSize=16, subscriptionConnectionPoolSize=16, subscriptionConnectionMinimumIdleSize=1, nettyThreads="
+                + redissonNettyThreads() + "; locks taken with lock(leaseTime=8 s) (redsync's expiry; no watchdog)");
+        environment.put("baseline DBSIZE", Arrays.toString(baselineKeys));
+        environment.forEach((k, v) -> System.out.println(k + ": " + v));
+        System.out.println();
+    }
+
+    /** Which redsync-core was measured: its jar or classes directory, when it was built, and the repository state. */
+    private static String provenance() {
+        StringBuilder out = new StringBuilder();
+        try {
+            Path core = Path.of(Redsync.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            out.append(core).append(" (built ").append(java.nio.file.Files.getLastModifiedTime(core).toInstant()).append(")");
+            Path classes = Path.of(Suite.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath();
+            Path root = classes.getParent().getParent().getParent();
+            String head = git(root, "rev-parse", "--short", "HEAD");
+            String dirty = git(root, "status", "--porcelain", "--", "redsync-core/src/main", "redsync-coroutines/src/main");
+            if (head != null) {
+                out.append("; repository at ").append(head.trim()).append(dirty == null || dirty.isBlank() ? ""
+                        : " with uncommitted changes in " + dirty.lines().map(l -> l.substring(3)).collect(Collectors.joining(", ")));
+            }
+        } catch (Exception e) {
+            out.append(" (").append(e).append(")");
+        }
+        return out.toString();
+    }
+
+    private static String git(Path dir, String... args) {
+        try {
+            List<String> command = new ArrayList<>(List.of("git", "-C", dir.toString()));
+            command.addAll(List.of(args));
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            return p.waitFor() == 0 ? text : null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    private static String pkgVersion(Class<?> c) {
+        String v = c.getPackage() == null ? null : c.getPackage().getImplementationVersion();
+        if (v == null) {
+            String jar = String.valueOf(c.getProtectionDomain().getCodeSource().getLocation());
+            v = jar.substring(jar.lastIndexOf('/') + 1).replaceAll("\\.jar$", "");
+        }
+        return v;
+    }
+
+    private static int redissonNettyThreads() {
+        return Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+    }
+
+    void runAll() throws Exception {
+        if (only.contains("latency")) {
+            for (int n : new int[] {1, 3, 5}) {
+                if (n <= uris.size()) {
+                    runLatency(n);
+                } else {
+                    System.out.println("[latency] " + n + " nodes skipped: REDSYNC_NODES lists only " + uris.size());
+                }
+            }
+        }
+        if (only.contains("throughput")) {
+            for (int n : new int[] {1, 3}) {
+                runThroughput(n);
+            }
+        }
+        if (only.contains("contention")) {
+            runContention();
+        }
+        if (only.contains("crowd")) {
+            runCrowd();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ nodes
+
+    /** Ours over the floor's own connections (one multiplexed connection per node, shared). */
+    Redsync oursOnConnections(int n) {
+        Redsync.Builder b = Redsync.builder();
+        for (int i = 0; i < n; i++) {
+            b.node(connections.get(i));
+        }
+        return b.build();
+    }
+
+    /** Ours on the floor's client (its own connection per node plus pub/sub for release notifications). */
+    Redsync oursOnClient(int n) {
+        Redsync.Builder b = Redsync.builder();
+        for (int i = 0; i < n; i++) {
+            b.node(client, RedisURI.create(uris.get(i)));
+        }
+        return b.build();
+    }
+
+    List<RedissonClient> redisson(int n) {
+        List<RedissonClient> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(redissons.computeIfAbsent(i, this::newRedisson));
+        }
+        return out;
+    }
+
+    private RedissonClient newRedisson(int node) {
+        RedisURI parsed = RedisURI.create(uris.get(node));
+        Config config = new Config();
+        config.setNettyThreads(redissonNettyThreads());
+        config.useSingleServer()
+                // Redisson reads user:password from the address itself; the database goes separately.
+                .setAddress(uris.get(node).replaceFirst("^(rediss?://[^/?#]*).*$", "$1"))
+                .setDatabase(parsed.getDatabase())
+                .setConnectionPoolSize(64)
+                .setConnectionMinimumIdleSize(16)
+                .setSubscriptionConnectionPoolSize(16)
+                .setSubscriptionConnectionMinimumIdleSize(1);
+        return Redisson.create(config);
+    }
+
+    /** Nodes must hold exactly the keys they held before: anything else is a lock left behind. */
+    void checkKeys(String who) {
+        for (int i = 0; i < connections.size(); i++) {
+            long keys = connections.get(i).sync().dbsize();
+            if (keys != baselineKeys[i]) {
+                problems = true;
+                System.out.printf(Locale.ROOT, "WARNING: after %s node %d (%s) has DBSIZE %d, expected %d: a lock key was left behind%n",
+                        who, i, BenchSupport.shown(uris.get(i)), keys, baselineKeys[i]);
+                baselineKeys[i] = keys;
+            }
+        }
+    }
+
+    /**
+     * Lock commands (SET, EVALSHA, EVAL: redsync's first attempt is a plain SET NX, later ones and releases are
+     * scripts) served so far by the first {@code n} nodes.
+     */
+    long lockCommands(int n) {
+        long sum = 0;
+        for (int i = 0; i < n; i++) {
+            String stats = connections.get(i).sync().info("commandstats");
+            for (String line : stats.split("\r?\n")) {
+                if (line.startsWith("cmdstat_set:") || line.startsWith("cmdstat_evalsha:") || line.startsWith("cmdstat_eval:")) {
+                    int at = line.indexOf("calls=");
+                    int end = line.indexOf(',', at);
+                    sum += Long.parseLong(line.substring(at + 6, end));
+                }
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * {commands served, CPU µs used} summed over the first {@code n} nodes, from one {@code INFO commandstats cpu}
+     * per node (that INFO is itself counted as one command).
+     */
+    long[] redisCounters(int n) {
+        long commands = 0;
+        double cpuSeconds = 0;
+        for (int i = 0; i < n; i++) {
+            String info = connections.get(i).sync().info("everything");
+            for (String line : info.split("\r?\n")) {
+                if (line.startsWith("cmdstat_")) {
+                    int at = line.indexOf("calls=");
+                    commands += Long.parseLong(line.substring(at + 6, line.indexOf(',', at)));
+                } else if (line.startsWith("used_cpu_sys:") || line.startsWith("used_cpu_user:")) {
+                    cpuSeconds += Double.parseDouble(line.substring(line.indexOf(':') + 1).trim());
+                }
+            }
+        }
+        return new long[] {commands, Math.round(cpuSeconds * 1e6)};
+    }
+
+    void close() {
+        for (RedissonClient r : redissons.values()) {
+            try {
+                r.shutdown();
+            } catch (RuntimeException e) {
+                System.out.println("closing a RedissonClient failed: " + e);
+            }
+        }
+        for (StatefulRedisConnection<String, String> c : connections) {
+            c.close();
+        }
+    }
+
+    boolean selected(String contender) {
+        return contender.startsWith("floor") || contenderFilter.isEmpty() || contenderFilter.stream().anyMatch(contender::contains);
+    }
+
+    /** Rotates the contender order per round, reversing every other round, so none is always first or last. */
+    static <T> List<T> orderFor(List<T> contenders, int round) {
+        List<T> order = new ArrayList<>(contenders);
+        Collections.rotate(order, -(round / 2));
+        if (round % 2 == 1) {
+            Collections.reverse(order);
+        }
+        return order;
+    }
+
+    // ------------------------------------------------------------------------------------------ (1)+(5) latency
+
+    void runLatency(int n) throws Exception {
+        List<RedisAsyncCommands<String, String>> floorNodes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            floorNodes.add(connections.get(i).async());
+        }
+        String lockName = "bench:uncontended";
+        try (Redsync ours = oursOnConnections(n)) {
+            List<Sequential> contenders = new ArrayList<>();
+            contenders.add(Contenders.sequential(FLOOR, Kind.FLOOR, new Contenders.Floor(floorNodes, sha)));
+            contenders.add(Contenders.sequential("redsync blocking", Kind.OURS, Contenders.oursBlocking(ours)));
+            contenders.add(Contenders.sequential("redsync async", Kind.OURS, Contenders.oursAsyncAwaited(ours)));
+            contenders.add(Contenders.coroutinesSequential(ours));
+            contenders.add(n == 1
+                    ? Contenders.sequential("Redisson", Kind.REDISSON, Contenders.redissonLock(redisson(1).get(0)))
+                    : Contenders.sequential("Redisson", Kind.REDISSON, Contenders.redissonRedLock(redisson(n))));
+            contenders.removeIf(c -> !selected(c.name));
+            Map<String, List<LatRun>> rounds = new LinkedHashMap<>();
+            for (Sequential c : contenders) {
+                rounds.put(c.name, new ArrayList<>());
+                kinds.put(c.name, c.kind);
+            }
+            latency.put(n, rounds);
+            long overhead = allocationProbeOverhead();
+            for (Sequential c : contenders) {
+                LatRun warm = measureLatency(c, lockName, mode.latWarmup, overhead, n);
+                progress("latency", n, "warm-up", c.name, warm);
+            }
+            for (int r = 0; r < mode.latRounds; r++) {
+                List<Sequential> order = orderFor(contenders, r);
+                Map<String, LatRun> round = new LinkedHashMap<>();
+                for (int done = 0, turn = 0; done < mode.latCycles; done += mode.latBlock, turn++) {
+                    int cycles = Math.min(mode.latBlock, mode.latCycles - done);
+                    List<Sequential> turnOrder = new ArrayList<>(order);
+                    Collections.rotate(turnOrder, -turn);
+                    for (Sequential c : turnOrder) {
+                        round.merge(c.name, measureLatency(c, lockName, cycles, overhead, n), LatRun::plus);
+                    }
+                }
+                for (Sequential c : order) {
+                    LatRun run = round.get(c.name);
+                    rounds.get(c.name).add(run);
+                    progress("latency", n, "round " + (r + 1) + "/" + mode.latRounds, c.name, run);
+                }
+            }
+        }
+    }
+
+    /** What reading the allocation counters itself allocates, subtracted from each block. */
+    private static long allocationProbeOverhead() {
+        long min = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            long a = BenchSupport.allocatedBytesAllThreads();
+            long b = BenchSupport.allocatedBytesAllThreads();
+            min = Math.min(min, b - a);
+        }
+        return Math.max(0, min);
+    }
+
+    private LatRun measureLatency(Sequential c, String lockName, int cycles, long probeOverhead, int n) throws Exception {
+        Histogram h = BenchSupport.histogram();
+        long[] r0 = redisCounters(n);
+        long a0 = BenchSupport.allocatedBytesAllThreads();
+        long t0 = System.nanoTime();
+        long failures = c.block(lockName, cycles, h);
+        long elapsed = System.nanoTime() - t0;
+        long a1 = BenchSupport.allocatedBytesAllThreads();
+        long[] r1 = redisCounters(n);
+        checkKeys(c.name);
+        if (failures > 0) {
+            problems = true;
+            System.out.printf(Locale.ROOT, "WARNING: %s failed %d of %d uncontended cycles%n", c.name, failures, cycles);
+        }
+        // INFO itself is one command per node, counted in r1; and INFO cpu is read after INFO commandstats.
+        return new LatRun(h, cycles, Math.max(1, elapsed), failures, Math.max(0, a1 - a0 - probeOverhead), r1[0] - r0[0] - n,
+                r1[1] - r0[1]);
+    }
+
+    private static void progress(String workload, int n, String phase, String contender, LatRun run) {
+        System.out.printf(Locale.ROOT, "[%s] %d node%s %-12s %-22s p50 %8.1f µs  p99 %8.1f µs  %7.0f ops/s  %7.0f B/op  "
+                        + "%4.1f Redis cmds/op  %5.1f Redis CPU µs/op  failures %d%n",
+                workload, n, n == 1 ? " " : "s", phase, contender, run.p(50), run.p(99), run.cycles * 1e9 / run.elapsedNanos,
+                (double) run.allocatedBytes / run.cycles, (double) run.redisCommands / run.cycles,
+                (double) run.redisCpuMicros / run.cycles, run.failures);
+    }
+
+    // ------------------------------------------------------------------------------------------ (2) throughput
+
+    void runThroughput(int n) throws Exception {
+        List<RedisAsyncCommands<String, String>> floorNodes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            floorNodes.add(connections.get(i).async());
+        }
+        Contenders.Floor floor = new Contenders.Floor(floorNodes, sha);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < mode.callers; i++) {
+            names.add("bench:tput:" + i);
+        }
+        String threadsModel = mode.callers + " threads";
+        try (Redsync ours = oursOnConnections(n)) {
+            List<Concurrent> contenders = new ArrayList<>();
+            contenders.add(Contenders.threads(FLOOR, Kind.FLOOR, threadsModel, floor, Contenders.platformThreads("floor")));
+            contenders.add(Contenders.chains(FLOOR_ASYNC, Kind.FLOOR, floor::cycleAsync));
+            contenders.add(Contenders.floorCoroutines(floor));
+            contenders.add(Contenders.threads("redsync blocking", Kind.OURS, threadsModel, Contenders.oursBlocking(ours),
+                    Contenders.platformThreads("ours")));
+            ThreadFactory virtual = Contenders.virtualThreadsOrNull();
+            if (virtual != null) {
+                contenders.add(Contenders.threads("redsync blocking (virtual threads)", Kind.OURS, threadsModel + " (virtual)",
+                        Contenders.oursBlocking(ours), virtual));
+                virtualThreads = "measured (JDK " + Runtime.version() + ")";
+            } else {
+                virtualThreads = "not measured: JDK " + Runtime.version().feature() + " has no virtual threads (needs 21+)";
+            }
+            contenders.add(Contenders.chains("redsync async", Kind.OURS, name -> Contenders.oursAsyncCycle(ours, name)));
+            contenders.add(Contenders.coroutinesConcurrent(ours));
+            contenders.add(n == 1
+                    ? Contenders.threads("Redisson", Kind.REDISSON, threadsModel, Contenders.redissonLock(redisson(1).get(0)),
+                    Contenders.platformThreads("redisson"))
+                    : Contenders.threads("Redisson", Kind.REDISSON, threadsModel, Contenders.redissonRedLock(redisson(n)),
+                    Contenders.platformThreads("redisson")));
+            contenders.removeIf(c -> !selected(c.name));
+            Map<String, List<Tput>> rounds = new LinkedHashMap<>();
+            for (Concurrent c : contenders) {
+                rounds.put(c.name, new ArrayList<>());
+                kinds.put(c.name, c.kind);
+                models.put(c.name, c.model.equals("coroutines") ? mode.callers + " coroutines (Dispatchers.Default)"
+                        : c.model.equals("async chains") ? mode.callers + " async chains (no thread waits)" : c.model);
+            }
+            throughput.put(n, rounds);
+            for (Concurrent c : contenders) {
+                Tput warm = measureThroughput(c, names, mode.tputWarmupMs);
+                progress(n, "warm-up", c.name, warm);
+            }
+            for (int r = 0; r < mode.tputRounds; r++) {
+                for (Concurrent c : orderFor(contenders, r)) {
+                    Tput run = measureThroughput(c, names, mode.tputMs);
+                    rounds.get(c.name).add(run);
+                    progress(n, "round " + (r + 1) + "/" + mode.tputRounds, c.name, run);
+                }
+            }
+        }
+    }
+
+    private Tput measureThroughput(Concurrent c, List<String> names, long millis) throws Exception {
+        Tput t = c.run(names, TimeUnit.MILLISECONDS.toNanos(millis));
+        checkKeys(c.name);
+        if (t.failures() > 0) {
+            problems = true;
+            System.out.printf(Locale.ROOT, "WARNING: %s failed %d cycles on distinct names (uncontended)%n", c.name, t.failures());
+        }
+        return t;
+    }
+
+    private static void progress(int n, String phase, String contender, Tput t) {
+        System.out.printf(Locale.ROOT, "[throughput] %d node%s %-12s %-36s %8.0f ops/s  p50 %7.1f µs  p99 %8.1f µs  failures %d%n",
+                n, n == 1 ? " " : "s", phase, contender, t.opsPerSecond(), BenchSupport.micros(t.latency(), 50),
+                BenchSupport.micros(t.latency(), 99), t.failures());
+    }
+
+    // ------------------------------------------------------------------------------------------ (3) contention
+
+    static final String CONT_ON3 = "redsync, 3 nodes, notifications on";
+    static final String CONT_OFF3 = "redsync, 3 nodes, notifications off";
+    static final String CONT_ON1 = "redsync, 1 node, notifications on";
+    static final String CONT_REDISSON = "Redisson RLock, 1 node";
+
+    void runContention() throws Exception {
+        String name = "bench:contended";
+        LockOptions on = LockOptions.defaults();
+        LockOptions off = LockOptions.builder().releaseNotifications(false).build();
+        try (Redsync ours3 = oursOnClient(3); Redsync ours1 = oursOnClient(1)) {
+            Map<String, Contention.Holders> contenders = new LinkedHashMap<>();
+            contenders.put(CONT_ON3, Contention.ours(ours3, name, on));
+            contenders.put(CONT_OFF3, Contention.ours(ours3, name, off));
+            contenders.put(CONT_ON1, Contention.ours(ours1, name, on));
+            contenders.put(CONT_REDISSON, Contention.redisson(redisson(1).get(0), name));
+            List<String> names = new ArrayList<>(contenders.keySet());
+            names.removeIf(c -> !selected(c));
+            for (String c : names) {
+                this.contention.put(c, new ArrayList<>());
+            }
+            long hold = TimeUnit.MICROSECONDS.toNanos(mode.holdMicros);
+            for (String c : names) {
+                Contention.Result warm = Contention.run(contenders.get(c), mode.workers, TimeUnit.MILLISECONDS.toNanos(mode.contWarmupMs), hold);
+                progress("warm-up", c, warm);
+            }
+            for (int r = 0; r < mode.contRounds; r++) {
+                for (String c : orderFor(names, r)) {
+                    Contention.Result run = Contention.run(contenders.get(c), mode.workers, TimeUnit.MILLISECONDS.toNanos(mode.contMs), hold);
+                    this.contention.get(c).add(run);
+                    progress("round " + (r + 1) + "/" + mode.contRounds, c, run);
+                }
+            }
+        }
+    }
+
+    private void progress(String phase, String contender, Contention.Result r) {
+        checkKeys(contender);
+        if (r.violations() > 0 || !r.stoppedCleanly()) {
+            problems = true;
+            System.out.printf(Locale.ROOT, "WARNING: %s: %d mutual-exclusion violations%s%n", contender, r.violations(),
+                    r.stoppedCleanly() ? "" : "; a worker did not stop within 60 s and was interrupted");
+        }
+        System.out.printf(Locale.ROOT, "[contention] %-9s %-36s %7.0f acq/s  %7.0f handoffs/s  handoff wait p50 %7.1f µs p99 %8.1f µs  "
+                        + "busiest %4.1f%%  failed lock() %d  violations %d%n",
+                phase, contender, r.acquisitionsPerSecond(), r.handoffsPerSecond(), BenchSupport.micros(r.handoffWait(), 50),
+                BenchSupport.micros(r.handoffWait(), 99), 100 * r.busiestShare(), r.failures(), r.violations());
+    }
+
+    // ------------------------------------------------------------------------------------------ (4) crowd
+
+    /**
+     * Twice: launched in batches of 1,000 (each batch settles before the next: the steady footprint of waiting),
+     * then all at once (a thundering herd of first attempts on a 2-core machine, where node timeouts occur).
+     */
+    void runCrowd() throws Exception {
+        for (int batch : new int[] {Math.min(1000, mode.crowdWaiters), mode.crowdWaiters}) {
+            try (Redsync ours = oursOnClient(3)) {
+                System.out.println("[crowd] " + mode.crowdWaiters + " coroutines awaitLock() on one held name, 3 nodes, notifications on, "
+                        + "launched " + batch + " at a time");
+                CrowdResult crowd = CoroutineDrivers.crowd(ours, "bench:crowd", mode.crowdWaiters, batch, 3, () -> lockCommands(3), 180_000,
+                        System.out::println);
+                crowds.add(crowd);
+                System.out.printf(Locale.ROOT, "[crowd] heap after GC: before %.1f MB, waiting %.1f MB, after cancel %.1f MB; threads: before %d, "
+                                + "waiting %d (new: %s), after %d; lock commands/s while waiting %.1f; cancel took %d ms%n",
+                        mb(crowd.heapBefore), mb(crowd.heapWaiting), mb(crowd.heapAfter), crowd.threadsBefore, crowd.threadsWaiting,
+                        crowd.newThreads, crowd.threadsAfter, crowd.commandsPerSecondWaiting, crowd.cancelMillis);
+                if (!crowd.settled || crowd.acquiredWhileHeld > 0 || crowd.stillRunning > 0) {
+                    problems = true;
+                    System.out.println("WARNING: crowd: settled=" + crowd.settled + ", acquired while held=" + crowd.acquiredWhileHeld
+                            + ", still running after cancel=" + crowd.stillRunning);
+                }
+            }
+            checkKeys("crowd");
+        }
+    }
+
+    static double mb(long bytes) {
+        return bytes / (1024.0 * 1024.0);
+    }
+}
