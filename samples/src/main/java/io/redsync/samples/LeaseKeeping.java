@@ -1,8 +1,5 @@
 package io.redsync.samples;
 
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.redsync.KeepAlive;
 import io.redsync.Lease;
 import io.redsync.LeaseLostException;
@@ -51,7 +48,7 @@ public final class LeaseKeeping {
             // 2. The lease is lost: another process deletes the keys. The worker is interrupted at once,
             //    long before the 1 s validity would have run out.
             CompletableFuture<Void> workStarted = new CompletableFuture<>();
-            CompletableFuture<Void> intruder = workStarted.thenRunAsync(() -> deleteEverywhere(uris, "invoice:42"));
+            CompletableFuture<Void> intruder = workStarted.thenRunAsync(() -> LocalNodes.deleteEverywhere(uris, "invoice:42"));
             try {
                 redsync.executeLocked("invoice:42", lease -> {
                     workStarted.complete(null);
@@ -68,20 +65,6 @@ public final class LeaseKeeping {
             lease.onLost(loss -> System.out.println("listener: " + loss.reason()));
             System.out.println("kept lease valid: " + lease.isValid());
             lease.close();
-        }
-    }
-
-    /** Plays "another process" deleting the lock keys on every node. */
-    private static void deleteEverywhere(List<String> uris, String key) {
-        RedisClient client = RedisClient.create();
-        try {
-            for (String uri : uris) {
-                try (StatefulRedisConnection<String, String> connection = client.connect(RedisURI.create(uri))) {
-                    connection.sync().del(key);
-                }
-            }
-        } finally {
-            client.shutdown();
         }
     }
 }

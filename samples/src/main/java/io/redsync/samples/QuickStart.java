@@ -1,16 +1,18 @@
 package io.redsync.samples;
 
 import io.redsync.Lease;
+import io.redsync.LockAcquisitionException;
+import io.redsync.LockOptions;
 import io.redsync.LockTakenException;
 import io.redsync.Mutex;
 import io.redsync.Redsync;
 
+import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 
 /**
- * The README's Java quick start, runnable: blocking try-with-resources, tryLock, and the
- * CompletableFuture API.
+ * The README's Java quick start, runnable: blocking try-with-resources, one attempt with
+ * {@code tryLock}, and telling "busy" from "broken".
  *
  * <pre>{@code mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.QuickStart}</pre>
  */
@@ -24,32 +26,34 @@ public final class QuickStart {
         }
     }
 
-    static void run(java.util.List<String> uris) throws Exception {
+    @SuppressWarnings("try") // a lease is held by its try block, not necessarily used in it
+    static void run(List<String> uris) throws Exception {
+        // One instance per application: thread-safe, connects lazily, closes what it created.
         try (Redsync redsync = Redsync.create(uris)) {
-            // 1. Blocking: waits (up to 32 tries) and releases when the block ends, even on exceptions.
+
+            // 1. Blocking: waits (up to 32 tries by default, woken early when the holder releases) and
+            //    releases when the block ends, also on exceptions.
             try (Lease lease = redsync.lock("invoice:42")) {
                 System.out.println("holding " + lease.name() + " for another " + lease.remaining().toMillis() + " ms");
                 lease.checkValid(); // throws LeaseExpiredException if the work outran the lease
             }
 
             // 2. One attempt, no waiting: empty when someone else holds the lock.
-            Mutex mutex = redsync.mutex("report:daily");
-            Optional<Lease> maybe = mutex.tryLock();
+            Mutex daily = redsync.mutex("report:daily");
+            Optional<Lease> maybe = daily.tryLock();
             try (Lease lease = maybe.orElseThrow()) {
-                System.out.println("a second tryLock while held: " + redsync.mutex("report:daily").tryLock().isPresent());
+                System.out.println("a second tryLock while " + lease.name() + " is held: "
+                        + redsync.mutex("report:daily").tryLock().isPresent());
             }
 
-            // 3. Asynchronous: nothing blocks; cancel the future to give up waiting.
-            CompletableFuture<Void> done = redsync.lockAsync("cache:refresh")
-                    .thenCompose(lease -> CompletableFuture.runAsync(() -> System.out.println("refreshing under " + lease.name()))
-                            .thenCompose(v -> lease.releaseAsync()));
-            done.get();
-
-            // 4. Telling "busy" from "broken".
+            // 3. Telling "busy" (LockTakenException) from "broken" (its parent, LockAcquisitionException).
+            LockOptions once = LockOptions.builder().tries(1).build();
             try (Lease held = redsync.lock("busy")) {
-                redsync.lock("busy", io.redsync.LockOptions.builder().tries(1).build()).close();
+                redsync.lock("busy", once).close();
             } catch (LockTakenException e) {
                 System.out.println("busy, held on nodes " + e.nodes());
+            } catch (LockAcquisitionException e) {
+                System.out.println("nodes failing: " + e.votes());
             }
         }
     }
