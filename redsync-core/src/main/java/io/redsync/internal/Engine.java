@@ -301,7 +301,7 @@ final class Engine {
                         + votes.heldByOthers() + " (" + votes + ")", votes);
             }
             if (lostQuorum(votes)) {
-                throw new LeaseExpiredException(lockName, "lock '" + lockName + "' not extended: its keys had expired (" + votes + ")", votes);
+                throw new LeaseExpiredException(lockName, "lock '" + lockName + "' not extended: its keys were gone on a majority, expired or deleted (" + votes + ")", votes);
             }
             throw new ExtendFailedException(lockName, "lock '" + lockName + "' not extended on a quorum (" + votes + ")", votes);
         });
