@@ -417,8 +417,14 @@ final class Report {
             return;
         }
         charts.get(0).setXAxisTitle(env);
-        int cols = charts.size() == 1 ? 1 : 2;
+        // XChart fills every cell of the grid: the grid must have exactly as many cells as charts (a partial
+        // run with -Dbench.only can have 3, which a 2x2 grid would overrun).
+        int cols = charts.size() % 2 == 0 ? 2 : charts.size() == 1 ? 1 : 3;
         int rows = (charts.size() + cols - 1) / cols;
+        while (rows * cols != charts.size()) {
+            cols = charts.size();
+            rows = 1;
+        }
         BitmapEncoder.saveBitmap(charts, rows, cols, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
