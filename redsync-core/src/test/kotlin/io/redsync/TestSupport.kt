@@ -43,7 +43,7 @@ fun RedisNode.scriptCalls(): Long = commandCalls("evalsha", "eval")
  */
 fun RedisNode.lockCommands(): Long = commandCalls("set", "evalsha", "eval")
 
-private fun RedisNode.commandCalls(vararg commands: String): Long {
+fun RedisNode.commandCalls(vararg commands: String): Long {
     val stats = call("INFO", "commandstats") as String
     return stats.lines()
         .filter { line -> commands.any { line.startsWith("cmdstat_$it:") } }

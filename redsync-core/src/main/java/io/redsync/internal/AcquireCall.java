@@ -9,10 +9,8 @@ import io.redsync.Votes;
 import io.redsync.spi.LockNode;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -49,8 +47,8 @@ final class AcquireCall {
     private final boolean notify;
     /** Our token's announcement (computed on the first wait): announcements carrying it are our own releases. */
     private volatile String ownAnnouncement;
-    /** Subscriptions to release announcements, made on the first failed attempt; null before. */
-    private volatile List<CompletionStage<LockNode.Subscription>> subscriptions;
+    /** This call's place among the waiters for release announcements, from the first wait on; null before. */
+    private volatile Watches.Entry watch;
     /** A release was announced while an attempt was in flight: retry at once instead of waiting. */
     private volatile boolean announced;
     /**
@@ -127,6 +125,9 @@ final class AcquireCall {
 
     private void decide(Ballot ballot, long start) {
         long now = System.nanoTime();
+        if (current == ballot) {
+            current = null; // decided: nothing left to abort, and a long wait need not keep its replies
+        }
         // Redlock: the lease is valid for the expiry minus the time the attempt took minus the drift.
         long validity = expiryNanos - (now - start) - driftNanos;
         if (!ballot.aborted() && ballot.succeeded() >= engine.quorum && validity > 0) {
@@ -238,25 +239,28 @@ final class AcquireCall {
      * active, try again at once, since a release between our failed attempt and the subscription was missed.
      */
     private void subscribe() {
-        if (!notify || subscriptions != null) {
+        if (!notify || watch != null) {
             return;
         }
         ownAnnouncement = LockNode.announcementOf(value);
-        List<CompletionStage<LockNode.Subscription>> subs = engine.watch(mutex.key(), this::released);
-        subscriptions = subs;
-        CompletableFuture<Void> first = new CompletableFuture<>();
-        subs.forEach(sub -> sub.thenRun(() -> first.complete(null)));
-        first.thenRun(this::wake);
+        Watches.Entry entry = engine.watches.join(mutex.key(), this::released);
+        watch = entry;
+        entry.active().thenRun(this::wake);
         if (settled.isDone()) {
             unsubscribe();
         }
     }
 
-    /** A release was announced on some node (on its I/O thread). */
-    private void released(String announcement) {
-        if (!announcement.equals(ownAnnouncement)) { // set before subscribing
-            wake();
+    /**
+     * A release was announced (on an I/O thread or the timer thread): whether this call takes the wake-up.
+     * It does unless the release was its own or it is no longer waiting; the next waiter is offered it then.
+     */
+    private boolean released(String announcement) {
+        if (announcement.equals(ownAnnouncement) || result.isDone()) { // ownAnnouncement: set before joining
+            return false;
         }
+        wake();
+        return true;
     }
 
     /** Ends the wait now if one is pending; otherwise the attempt in flight is followed by an immediate retry. */
@@ -270,9 +274,9 @@ final class AcquireCall {
     }
 
     private void unsubscribe() {
-        List<CompletionStage<LockNode.Subscription>> subs = subscriptions;
-        if (subs != null) {
-            subs.forEach(sub -> sub.thenAccept(LockNode.Subscription::cancel));
+        Watches.Entry entry = watch;
+        if (entry != null) {
+            entry.leave();
         }
     }
 

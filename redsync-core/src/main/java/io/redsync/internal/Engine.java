@@ -10,21 +10,14 @@ import io.netty.util.HashedWheelTimer;
 import io.netty.util.Timeout;
 import io.redsync.spi.LockNode;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -39,25 +32,13 @@ import java.util.function.Function;
  */
 final class Engine {
     /**
-     * Completes what the timer thread decided, and runs lease-lost listeners. Shared by all instances; at
-     * most 16 daemon threads, made on demand and dropped when idle, so a burst (a partition failing thousands
-     * of calls at one tick) cannot create a thread per task. Normal decisions (replies) complete on the I/O
-     * thread that received the last reply and never come here. A caller blocking in a continuation takes a
-     * worker; sixteen such callers at once would stall the rest (the Javadoc of the async methods says not to
-     * block in a continuation; use the *Async variants or thenApplyAsync).
+     * Completes what the timer thread decided, and runs lease-lost listeners. Shared by all instances: one
+     * daemon thread while there is work, more (at most 16) only while the ones there are blocked, for a
+     * caller blocking in a continuation holds its thread (the Javadoc of the async methods says not to; use
+     * the *Async variants or thenApplyAsync). Normal decisions (replies) complete on the I/O thread that
+     * received the last reply and never come here.
      */
-    static final Executor WORKERS;
-
-    static {
-        AtomicInteger count = new AtomicInteger();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "redsync-worker-" + count.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        pool.allowCoreThreadTimeOut(true);
-        WORKERS = pool;
-    }
+    static final Workers WORKERS = new Workers("redsync-worker", 16);
 
     /**
      * Times node timeouts, retries and keep-alive for every instance. A hashed wheel: adding and cancelling
@@ -83,6 +64,8 @@ final class Engine {
 
     final LockNode[] nodes;
     final int quorum;
+    /** Release announcements, shared by the waiting calls of each key. */
+    final Watches watches;
     private final Set<AcquireCall> active = ConcurrentHashMap.newKeySet();
     /** No new lock calls; cleanup of the active ones still reaches the nodes. */
     private volatile boolean closing;
@@ -92,6 +75,7 @@ final class Engine {
     Engine(LockNode[] nodes) {
         this.nodes = nodes;
         this.quorum = nodes.length / 2 + 1;
+        this.watches = new Watches(nodes, quorum);
     }
 
     /** Runs {@code task} on the timer thread after {@code delayNanos}; the returned handle cancels it. */
@@ -138,8 +122,25 @@ final class Engine {
     }
 
     private NodeException timeoutError(String lockName, int node, long timeoutNanos) {
-        return nodeError(lockName, node, new TimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+        return nodeError(lockName, node, new NodeTimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
                 + " ms (node timeout; on first use it includes connecting)"));
+    }
+
+    /**
+     * A node's silence. Without a stack trace: it would only show the timer thread, and a partition makes one
+     * per waiting call and node at a time, kept until the call's next attempt.
+     */
+    private static final class NodeTimeoutException extends TimeoutException {
+        private static final long serialVersionUID = 1L;
+
+        NodeTimeoutException(String message) {
+            super(message);
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
     }
 
     /**
@@ -252,7 +253,7 @@ final class Engine {
                 return null;
             }
             Votes votes = b.votes();
-            if (!votes.heldByOthers().isEmpty()) {
+            if (lostQuorum(votes) && !votes.heldByOthers().isEmpty()) {
                 throw new LockNotHeldException(lockName, "lock '" + lockName + "' not released: another owner holds it on nodes "
                         + votes.heldByOthers() + " (" + votes + "); the lease was lost before release", votes);
             }
@@ -270,11 +271,13 @@ final class Engine {
     }
 
     /**
-     * Whether the lease is known to be gone: the keys were absent on so many nodes that the nodes which
-     * failed could not make up a quorum even if they still held it.
+     * Whether the lease is known to be gone: our key was absent or another owner's on so many nodes that the
+     * nodes which failed could not make up a quorum even if they still held it. Another owner on a minority
+     * is not enough: a contender's attempt may hold a node we lost, while the nodes that failed still hold
+     * ours (a release timing out on two nodes of three was once reported as "another owner holds it").
      */
     private boolean lostQuorum(Votes votes) {
-        return votes.nodeCount() - votes.absent().size() < quorum;
+        return votes.nodeCount() - votes.absent().size() - votes.heldByOthers().size() < quorum;
     }
 
     /**
@@ -296,7 +299,7 @@ final class Engine {
                 throw new ExtendFailedException(lockName, "lock '" + lockName + "' extended too late: the extension took "
                         + TimeUnit.NANOSECONDS.toMillis(now - start) + " ms, leaving no validity of the " + ttlMillis + " ms TTL", votes);
             }
-            if (!votes.heldByOthers().isEmpty()) {
+            if (lostQuorum(votes) && !votes.heldByOthers().isEmpty()) {
                 throw new LockNotHeldException(lockName, "lock '" + lockName + "' not extended: another owner holds it on nodes "
                         + votes.heldByOthers() + " (" + votes + ")", votes);
             }
@@ -323,22 +326,6 @@ final class Engine {
         }
         ballot.arm(schedule(() -> ballot.expire(slot -> timeoutError(lockName, slot, timeoutNanos)), timeoutNanos));
         return ballot.decided;
-    }
-
-    /**
-     * Subscribes {@code listener} to release announcements of {@code key} on every node. Nodes that cannot
-     * announce return failed stages; waiters then poll there.
-     */
-    List<CompletionStage<LockNode.Subscription>> watch(String key, Consumer<String> listener) {
-        List<CompletionStage<LockNode.Subscription>> subscriptions = new ArrayList<>(nodes.length);
-        for (LockNode node : nodes) {
-            try {
-                subscriptions.add(node.subscribe(key, listener));
-            } catch (RuntimeException e) {
-                subscriptions.add(CompletableFuture.failedFuture(e));
-            }
-        }
-        return subscriptions;
     }
 
     /** GET on every node; true iff a quorum holds {@code value}. */

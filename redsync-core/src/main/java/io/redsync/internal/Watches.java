@@ -1,0 +1,205 @@
+package io.redsync.internal;
+
+import io.netty.util.Timeout;
+import io.redsync.spi.LockNode;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * The release announcements this instance's waiting lock calls listen to: one subscription per key and
+ * node, shared by every call waiting on that key, whatever their number.
+ *
+ * <p>A release is announced by every node where it deleted the key, each copy on that node's I/O thread.
+ * Once copies from a quorum of nodes have arrived (the lock is then free on a quorum), one waiter is woken:
+ * the one waiting longest that takes it. A release announced by fewer nodes (a failed attempt giving back
+ * the node or two it took) wakes one after a short grace instead. The others keep waiting for the next
+ * release, as they would have lost to the first anyway; their own retry delays still run, so a waiter woken
+ * in vain (its attempt lost to another process) costs the rest nothing but the announcement.
+ *
+ * <p>Why not wake everyone on every copy, as each waiter once did for itself: waiters woken by the first
+ * copy found the key still held on the nodes whose release had not run yet, and waiters woken on several
+ * threads at once sent their commands to each node in a different order; one took a node or two, another
+ * the rest, nobody had a quorum, and all had to release what they took and back off. That split vote was
+ * most of the 3-node handoff tail, and seven waiters sent seven attempts for one free lock.
+ */
+final class Watches {
+    /**
+     * Copies of one release arrive within the time its release commands take; a copy later than this starts
+     * a new release, which costs one extra attempt, no more. Short, because a caller-chosen owner value is the
+     * same for every lease of the mutex, and its next release must not be taken for a copy.
+     */
+    private static final long COPY_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How long a release announced by fewer than a quorum of nodes waits for more copies before it wakes. */
+    private static final long GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
+    private final LockNode[] nodes;
+    private final int quorum;
+    private final ConcurrentHashMap<String, Watch> byKey = new ConcurrentHashMap<>();
+
+    Watches(LockNode[] nodes, int quorum) {
+        this.nodes = nodes;
+        this.quorum = quorum;
+    }
+
+    /**
+     * Offers {@code listener} the announcements of {@code key} until {@link Entry#leave()}: it returns whether
+     * it took the wake-up (false: the release was its own, or it is no longer waiting), and the next waiter
+     * is offered it if not. Listeners run on I/O threads or the timer thread and must be quick.
+     */
+    Entry join(String key, Predicate<String> listener) {
+        Watch watch = byKey.compute(key, (k, existing) -> {
+            Watch w = existing != null ? existing : new Watch(k);
+            w.add(listener);
+            return w;
+        });
+        return new Entry(key, listener, watch.active);
+    }
+
+    /** One listener's membership. */
+    final class Entry {
+        private final String key;
+        private final Predicate<String> listener;
+        private final CompletableFuture<Void> active;
+
+        private Entry(String key, Predicate<String> listener, CompletableFuture<Void> active) {
+            this.key = key;
+            this.listener = listener;
+            this.active = active;
+        }
+
+        /** Completes once some node's subscription is active; fails if none could subscribe. */
+        CompletableFuture<Void> active() {
+            return active;
+        }
+
+        /** Stops passing announcements to this listener; the last one to leave unsubscribes. Idempotent. */
+        void leave() {
+            byKey.computeIfPresent(key, (k, watch) -> watch.remove(listener) ? null : watch);
+        }
+    }
+
+    /** Everything about one watched key. */
+    private final class Watch {
+        final CompletableFuture<Void> active = new CompletableFuture<>();
+        private final List<CompletionStage<LockNode.Subscription>> subscriptions = new ArrayList<>();
+        /** Guarded by this; iteration order is joining order. */
+        private final LinkedHashSet<Predicate<String>> listeners = new LinkedHashSet<>();
+        // The release being announced, guarded by this: its announcement, first copy's time, the nodes whose
+        // copy arrived (bit per node), whether its waiters were woken, and a number telling releases apart.
+        private String release;
+        private long releaseAt;
+        private long copies;
+        private boolean woken;
+        private long releaseNumber;
+        private Timeout grace;
+
+        Watch(String key) {
+            AtomicInteger failed = new AtomicInteger();
+            for (int i = 0; i < nodes.length; i++) {
+                int node = i;
+                CompletionStage<LockNode.Subscription> subscription;
+                try {
+                    subscription = nodes[i].subscribe(key, announcement -> announced(node, announcement));
+                } catch (RuntimeException e) {
+                    subscription = CompletableFuture.failedFuture(e);
+                }
+                subscriptions.add(subscription);
+                subscription.whenComplete((s, error) -> {
+                    if (error == null) {
+                        active.complete(null);
+                    } else if (failed.incrementAndGet() == nodes.length) {
+                        active.completeExceptionally(error);
+                    }
+                });
+            }
+        }
+
+        synchronized void add(Predicate<String> listener) {
+            listeners.add(listener);
+        }
+
+        /** Removes {@code listener}; when it was the last, unsubscribes and returns true. */
+        synchronized boolean remove(Predicate<String> listener) {
+            listeners.remove(listener);
+            if (!listeners.isEmpty()) {
+                return false;
+            }
+            subscriptions.forEach(s -> s.thenAccept(LockNode.Subscription::cancel));
+            if (grace != null) {
+                grace.cancel();
+            }
+            return true;
+        }
+
+        /** One node's copy of a release announcement, on its I/O thread. */
+        private void announced(int node, String announcement) {
+            Object[] waiters = null;
+            Timeout stale = null;
+            synchronized (this) {
+                long now = System.nanoTime();
+                long bit = 1L << (node & 63);
+                if (!announcement.equals(release) || now - releaseAt > COPY_WINDOW_NANOS || (copies & bit) != 0) {
+                    // A new release (a second copy from one node is a new release with the same owner value).
+                    release = announcement;
+                    releaseAt = now;
+                    copies = 0;
+                    woken = false;
+                    releaseNumber++;
+                    stale = grace;
+                    grace = null;
+                }
+                copies |= bit;
+                if (!woken && (Long.bitCount(copies) >= quorum || nodes.length > 64)) {
+                    woken = true;
+                    stale = grace;
+                    grace = null;
+                    waiters = listeners.toArray();
+                } else if (!woken && grace == null) {
+                    long number = releaseNumber;
+                    grace = Engine.schedule(() -> graceOver(number), GRACE_NANOS);
+                }
+            }
+            if (stale != null) {
+                stale.cancel();
+            }
+            if (waiters != null) {
+                wakeOne(waiters, announcement);
+            }
+        }
+
+        /** On the timer thread: a release announced by fewer than a quorum wakes a waiter now. */
+        private void graceOver(long number) {
+            Object[] waiters;
+            String announcement;
+            synchronized (this) {
+                if (woken || number != releaseNumber) {
+                    return;
+                }
+                woken = true;
+                grace = null;
+                waiters = listeners.toArray();
+                announcement = release;
+            }
+            // Waking starts node calls; their decisions never complete on the timer thread (see Ballot).
+            wakeOne(waiters, announcement);
+        }
+
+        private void wakeOne(Object[] waiters, String announcement) {
+            for (Object listener : waiters) {
+                @SuppressWarnings("unchecked")
+                Predicate<String> l = (Predicate<String>) listener;
+                if (l.test(announcement)) {
+                    return;
+                }
+            }
+        }
+    }
+}
