@@ -1,0 +1,43 @@
+package io.redsync.internal
+
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.ints.shouldBeLessThanOrEqual
+import io.kotest.matchers.shouldBe
+import io.redsync.awaitUntil
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+
+/** The executor behind timer-made decisions: one thread for a burst, more only while threads are blocked. */
+class WorkersSpec : FunSpec({
+    test("a burst of ten thousand quick tasks runs on one thread, not one per task up to the maximum") {
+        val workers = Workers("burst-test", 16)
+        val ran = AtomicInteger()
+        repeat(10_000) { workers.execute { ran.incrementAndGet() } }
+        awaitUntil("all ran") { ran.get() == 10_000 }
+        // A pool with 16 core threads started 16 here. One drains; a second may join if the only drainer was
+        // descheduled for a whole check interval on this shared machine, but not sixteen.
+        workers.threadCount() shouldBeLessThanOrEqual 2
+    }
+
+    test("a task blocking its thread does not hold up the ones queued behind it") {
+        val workers = Workers("blocking-test", 4)
+        val release = CountDownLatch(1)
+        val started = CountDownLatch(1)
+        workers.execute { started.countDown(); release.await(30, TimeUnit.SECONDS) }
+        started.await(10, TimeUnit.SECONDS) shouldBe true
+        val ran = AtomicInteger()
+        repeat(100) { workers.execute { ran.incrementAndGet() } }
+        awaitUntil("queued tasks ran on another thread while the first is blocked") { ran.get() == 100 }
+        release.countDown()
+        workers.threadCount() shouldBe 2
+    }
+
+    test("a task that throws does not stop the tasks after it") {
+        val workers = Workers("throwing-test", 2)
+        val ran = AtomicInteger()
+        workers.execute { throw IllegalStateException("expected by the test") }
+        repeat(10) { workers.execute { ran.incrementAndGet() } }
+        awaitUntil("later tasks ran") { ran.get() == 10 }
+    }
+})
