@@ -7,6 +7,7 @@ import io.kotest.matchers.shouldBe
 import io.redsync.testkit.Persistence
 import java.time.Duration
 import kotlin.random.Random
+import kotlin.time.Duration.Companion.seconds
 
 /** The nemesis seed: -Dredsync.nemesis.seed=... to re-run a schedule, else a fresh one (always printed). */
 fun nemesisSeed(): Long = System.getProperty("redsync.nemesis.seed")?.toLong() ?: Random.nextLong(1, 1_000_000_000)
@@ -35,11 +36,14 @@ class SafetySpec : FunSpec({
         outcome.faults.values.sum() shouldBeGreaterThan 5
     }
 
-    test("(a) no persistence, restarts delayed past the longest TTL: $seconds s of faults, no violation, no leaked key") {
+    // Beyond Kotest's default test timeout in a soak: the run itself plus start-up and the clients' last calls.
+    val timeout = (seconds + 120).seconds
+
+    test("(a) no persistence, restarts delayed past the longest TTL: $seconds s of faults, no violation, no leaked key").config(timeout = timeout) {
         verify("delayed restarts", SafetyRun(Persistence.NONE, expiry.plusMillis(250), seconds, nemesisSeed(), threads = 8))
     }
 
-    test("(a) fsync-always, immediate restarts, clients in 2 child JVMs and this one: $seconds s of faults, no violation") {
+    test("(a) fsync-always, immediate restarts, clients in 2 child JVMs and this one: $seconds s of faults, no violation").config(timeout = timeout) {
         verify("fsync-always, 3 JVMs", SafetyRun(Persistence.APPEND_ONLY_FSYNC_ALWAYS, Duration.ZERO, seconds, nemesisSeed(),
             threads = 4, childJvms = 2, childThreads = 4))
     }
