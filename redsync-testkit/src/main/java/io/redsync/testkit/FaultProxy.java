@@ -54,6 +54,8 @@ public final class FaultProxy implements AutoCloseable {
 
     /** Guarded by state. */
     private ServerSocket listener;
+    /** Guarded by state: the thread accepting on {@link #listener}. */
+    private Thread acceptor;
     /** Guarded by state. */
     private long toServerNanos;
     /** Guarded by state. */
@@ -248,6 +250,7 @@ public final class FaultProxy implements AutoCloseable {
     /** Stops listening and closes every link: for good, or until {@link #heal()}. */
     private void disconnect(boolean forGood) {
         ServerSocket old;
+        Thread oldAcceptor;
         synchronized (state) {
             if (forGood) {
                 closed = true;
@@ -255,10 +258,21 @@ public final class FaultProxy implements AutoCloseable {
                 cut = true;
             }
             old = listener;
+            oldAcceptor = acceptor;
             listener = null;
+            acceptor = null;
             state.notifyAll();
         }
         closeQuietly(old);
+        // A thread blocked in accept() keeps the listening socket open in the kernel until it wakes up, so
+        // connects would still succeed for a moment: wait for it, so that connects are refused on return.
+        if (oldAcceptor != null) {
+            try {
+                oldAcceptor.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         for (Link link : links) {
             link.close();
         }
@@ -290,7 +304,7 @@ public final class FaultProxy implements AutoCloseable {
     /** Guarded by state. */
     private void startAccepting(ServerSocket socket) {
         listener = socket;
-        spawn("fault-proxy-accept-" + port, () -> {
+        acceptor = spawn("fault-proxy-accept-" + port, () -> {
             while (true) {
                 Socket client;
                 try {
@@ -355,10 +369,11 @@ public final class FaultProxy implements AutoCloseable {
         return d.toNanos();
     }
 
-    private static void spawn(String name, Runnable body) {
+    private static Thread spawn(String name, Runnable body) {
         Thread thread = new Thread(null, body, name, STACK_BYTES);
         thread.setDaemon(true);
         thread.start();
+        return thread;
     }
 
     private static void closeQuietly(java.io.Closeable c) {
