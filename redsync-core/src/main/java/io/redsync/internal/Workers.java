@@ -26,7 +26,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Workers implements Executor {
     private static final Logger LOG = LoggerFactory.getLogger(Redsync.class);
-    private static final long CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /**
+     * How long the queue may stand still, with work waiting, before another thread is added. Long enough that
+     * a drainer descheduled on a busy machine is not taken for a blocked one (20 ms was not, on two cores
+     * shared with builds); short enough that a continuation blocking its thread stalls the rest only briefly.
+     */
+    private static final long CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final int max;
     private final ThreadPoolExecutor threads;
