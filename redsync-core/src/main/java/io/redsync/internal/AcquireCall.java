@@ -39,7 +39,7 @@ final class AcquireCall {
     private final boolean hasBudget;
     private int attempts;
     private volatile Ballot current;
-    /** Per node: the previous attempt's cleanup release, once sent there; the next acquire waits for it. */
+    /** Per node: the previous attempt's cleanup release, complete once it ran there; the next acquire waits for it. */
     private final CompletableFuture<?>[] cleanupSent;
     /** The fencing counter beside the lock key, or null without fencing. */
     private final String counterKey;

@@ -173,7 +173,7 @@ final class Engine {
     /** A one-node ballot for {@code call}, bounded by the timeout. */
     private Ballot single(String lockName, int node, long timeoutNanos, Function<LockNode, CompletionStage<?>> call) {
         Ballot ballot = new Ballot(1, 1, false, null);
-        dispatch(ballot, 0, lockName, node, call);
+        ballot.stage(0, dispatch(ballot, 0, lockName, node, call));
         ballot.arm(schedule(() -> ballot.expire(slot -> timeoutError(lockName, node, timeoutNanos)), timeoutNanos));
         return ballot;
     }
@@ -200,7 +200,8 @@ final class Engine {
      * but an acquire whose EVALSHA met NOSCRIPT is re-sent as EVAL when that reply arrives, possibly after
      * our release: the key would outlive the failed attempt. In turn the next attempt, which uses the same
      * owner token, must reach a node only after this release was sent there, or the late release would
-     * delete the new attempt's key: {@code sent[node]} completes when it was sent, and gates the retry.
+     * delete the new attempt's key: {@code sent[node]} completes when it has run (or failed for good), and
+     * gates the retry; a retry whose ballot times out meanwhile counts that node as failed, sending nothing.
      *
      * <p>Only nodes that granted are waited for: they answered promptly and certainly hold our key, while
      * waiting for a slow node would hold up the caller for a whole node timeout.
@@ -224,12 +225,13 @@ final class Engine {
             CompletionStage<?> acquired = ballot.stageOf(node);
             CompletableFuture<Ballot> released;
             if (acquired == null) {
-                released = single(lockName, node, timeoutNanos, n -> n.release(key, value)).decided;
-                sent[node] = null;
+                Ballot release = single(lockName, node, timeoutNanos, n -> n.release(key, value));
+                released = release.decided;
+                sent[node] = ranOrFailed(release);
             } else {
                 CompletableFuture<Ballot> dispatched = acquired.handle((r, e) -> single(lockName, node, timeoutNanos,
                         n -> n.release(key, value))).toCompletableFuture();
-                sent[node] = dispatched;
+                sent[node] = dispatched.thenCompose(Engine::ranOrFailed);
                 released = dispatched.thenCompose(b -> b.decided);
             }
             if (state == Ballot.SUCCEEDED) {
@@ -237,6 +239,18 @@ final class Engine {
             }
         }
         return CompletableFuture.allOf(awaited);
+    }
+
+    /**
+     * Completes when a one-node ballot's command has run on the node or failed for good: its own stage, not
+     * the ballot's decision, which a timeout may reach first. A release whose EVALSHA meets NOSCRIPT (the
+     * node restarted under a live connection, or SCRIPT FLUSH) is re-sent as EVAL only when that reply
+     * arrives; the next attempt's acquire, with the same owner token, must reach the node after that EVAL,
+     * or it refreshes the key, counts it as granted, and the late EVAL deletes it (found by the soak).
+     */
+    private static CompletableFuture<Void> ranOrFailed(Ballot single) {
+        CompletionStage<?> stage = single.stageOf(0);
+        return stage == null ? CompletableFuture.completedFuture(null) : stage.handle((r, e) -> (Void) null).toCompletableFuture();
     }
 
     /**
