@@ -130,10 +130,20 @@ public final class LettuceNode implements LockNode {
         if (!refreshIfHeld && counterKey == null) {
             // The common first attempt: plain SET NX PX, as cheap for Redis as a lock can be, and no NOSCRIPT.
             // Only when the key is taken, a PTTL learns the holder's TTL (one more round trip, on contention).
+            // A key without a TTL (PTTL -1) is no lock of ours: it may hold another type, which SET NX does not
+            // notice. The acquire script then reads it, so a list under the key fails with WRONGTYPE on the first
+            // attempt instead of passing for a lock held forever.
             return withConnection(commands -> commands.set(key, value, SetArgs.Builder.nx().px(expiryMillis))
                     .thenCompose(ok -> ok != null ? CompletableFuture.completedFuture(AcquireReply.GRANTED)
-                            : commands.pttl(key).thenApply(pttl -> AcquireReply.taken(pttl == -2 ? 0 : pttl))));
+                            : commands.pttl(key).thenCompose(pttl -> pttl == -1
+                                    ? scriptedAcquire(key, value, expiryMillis, false, null)
+                                    : CompletableFuture.completedFuture(AcquireReply.taken(pttl == -2 ? 0 : pttl)))));
         }
+        return scriptedAcquire(key, value, expiryMillis, refreshIfHeld, counterKey);
+    }
+
+    private CompletionStage<AcquireReply> scriptedAcquire(String key, String value, long expiryMillis, boolean refreshIfHeld,
+                                                          String counterKey) {
         String[] keys = counterKey == null ? new String[] {key} : new String[] {key, counterKey};
         return this.<List<Object>>script(Script.ACQUIRE, ScriptOutputType.MULTI, keys, value, Long.toString(expiryMillis),
                         refreshIfHeld ? "1" : "0")
@@ -205,10 +215,7 @@ public final class LettuceNode implements LockNode {
     }
 
     private static boolean isNoScript(Throwable e) {
-        Throwable t = e;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
+        Throwable t = unwrap(e);
         return t instanceof RedisNoScriptException || (t != null && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
     }
 
@@ -252,16 +259,54 @@ public final class LettuceNode implements LockNode {
         return op.apply(c.async());
     }
 
-    /** Runs the queued commands in order; on failure fails them and lets the next call connect again. */
+    /**
+     * Checks a new connection, then runs the queued commands in order; on failure fails them and lets the
+     * next call connect again.
+     */
     private void connected(StatefulRedisConnection<String, String> connection, Throwable error) {
-        if (error == null) {
-            // Pipelined ahead of the queued commands, so the first EVALSHA finds its script instead of
-            // paying a NOSCRIPT round trip. Replies are not awaited; the EVAL fallback covers failures.
-            RedisAsyncCommands<String, String> commands = connection.async();
-            for (Script script : Script.ALL) {
-                commands.scriptLoad(script.body);
-            }
+        if (error != null) {
+            drain(null, error);
+            return;
         }
+        // Pipelined ahead of the queued commands, so the first EVALSHA finds its script instead of paying a
+        // NOSCRIPT round trip. Replies are not awaited; the EVAL fallback covers failures (SCRIPT LOAD is
+        // optional in the ACL).
+        RedisAsyncCommands<String, String> commands = connection.async();
+        for (Script script : Script.ALL) {
+            commands.scriptLoad(script.body);
+        }
+        // A first attempt is a plain SET, but release and extension are scripts: an ACL user that may SET
+        // but not run scripts would take locks it cannot release (they stay until their TTL). So before any
+        // queued command runs, one round trip checks that EVAL and EVALSHA are allowed; if not, the connection
+        // is refused and every call on this node fails with the NOPERM reply.
+        commands.eval(Script.PROBE.body, ScriptOutputType.INTEGER, new String[0])
+                .thenCompose(ok -> commands.evalsha(Script.PROBE.sha, ScriptOutputType.INTEGER, new String[0]))
+                .whenComplete((ok, probeError) -> {
+                    if (probeError != null && isNoPermission(probeError)) {
+                        connection.closeAsync();
+                        drain(null, new IllegalStateException("connected, but the ACL user may not run the lock scripts "
+                                + "(EVAL and EVALSHA), so no lock is taken on this node", unwrap(probeError)));
+                    } else {
+                        // Any other failure (say OOM) is left to the commands themselves to report.
+                        drain(connection, null);
+                    }
+                });
+    }
+
+    private static boolean isNoPermission(Throwable e) {
+        Throwable t = unwrap(e);
+        return t.getMessage() != null && t.getMessage().startsWith("NOPERM");
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private void drain(StatefulRedisConnection<String, String> connection, Throwable error) {
         while (true) {
             Consumer<StatefulRedisConnection<String, String>> next;
             Consumer<Throwable> fail;
