@@ -59,7 +59,10 @@ public final class NodeException extends RedsyncException {
          */
         WRONG_TYPE(true, "another kind of value is stored under the lock key: give the locks their own namespace "
                 + "with Redsync.Builder.keyPrefix (e.g. \"locks:\") so they cannot collide with application data"),
-        /** Nothing answered at the address: connection refused, reset or closed, no route to the host. */
+        /**
+         * Nothing answered at the address, or it hung up: connection refused, reset or closed, no route to the
+         * host. A TLS-only port hangs up on a plain {@code redis://} client this way.
+         */
         UNREACHABLE(false, "check the host and port in the node's URI and that the node is running and reachable; "
                 + "a TLS-only port needs rediss://"),
         /** The host name in the node's URI does not resolve. */
@@ -72,7 +75,8 @@ public final class NodeException extends RedsyncException {
                 + "is trusted (pass your CA with Redsync.Builder.sslOptions) and names the host you connect to"),
         /** No reply within the node timeout. */
         TIMEOUT(false, "the node did not answer within the node timeout: it is overloaded, paused or far away, or the "
-                + "network drops packets; raise LockOptions.nodeTimeout if the node is just slow"),
+                + "network drops packets; raise LockOptions.nodeTimeout if the node is just slow (on a rediss:// node's "
+                + "first use, a port that does not speak TLS also stalls the handshake like this)"),
         /** Anything else. */
         OTHER(false, null);
 
@@ -178,6 +182,9 @@ public final class NodeException extends RedsyncException {
                 || t instanceof java.nio.channels.ClosedChannelException) {
             return Reason.UNREACHABLE;
         }
+        if (t instanceof java.io.IOException && hangUp(t.getMessage())) {
+            return Reason.UNREACHABLE;
+        }
         if (t instanceof java.util.concurrent.TimeoutException) {
             return Reason.TIMEOUT;
         }
@@ -187,11 +194,25 @@ public final class NodeException extends RedsyncException {
                     return Reason.TIMEOUT;
                 case "io.netty.channel.ConnectTimeoutException":
                     return Reason.UNREACHABLE;
+                case "io.lettuce.core.RedisException":
+                    if (hangUp(t.getMessage())) {
+                        return Reason.UNREACHABLE;
+                    }
+                    break;
                 default:
                     break;
             }
         }
         return null;
+    }
+
+    /** The peer closed the connection: reset, broken pipe, or Lettuce's "Connection closed prematurely". */
+    private static boolean hangUp(String message) {
+        if (message == null) {
+            return false;
+        }
+        String m = message.toLowerCase(Locale.ROOT);
+        return m.contains("connection reset") || m.contains("broken pipe") || m.contains("connection closed");
     }
 
     /** Redis error replies start with an upper-case code; ACL refusals inside scripts (Redis 7.0) with a sentence. */
