@@ -45,6 +45,8 @@ public final class LettuceNode implements LockNode {
     private final ArrayDeque<Consumer<StatefulRedisConnection<String, String>>> waiting = new ArrayDeque<>();
     private final ArrayDeque<Consumer<Throwable>> failures = new ArrayDeque<>();
     private boolean closed;
+    /** Whether a script has run on this node: the ACL user may run scripts, so an acquire may be a plain SET. */
+    private volatile boolean scriptsRan;
     /** Guarded by this: the pub/sub side, opened when the first waiter subscribes. */
     private Subscriptions subscriptions;
 
@@ -127,7 +129,10 @@ public final class LettuceNode implements LockNode {
 
     @Override
     public CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld, String counterKey) {
-        if (!refreshIfHeld && counterKey == null) {
+        // The first acquire of a node is a script even when a plain SET would do: an ACL user that may SET but
+        // not run scripts would otherwise take locks it cannot release (they would stay until their TTL). Run
+        // as a script, that acquire fails with NOPERM and writes nothing. Once a script has run, SET is safe.
+        if (!refreshIfHeld && counterKey == null && scriptsRan) {
             // The common first attempt: plain SET NX PX, as cheap for Redis as a lock can be, and no NOSCRIPT.
             // Only when the key is taken, a PTTL learns the holder's TTL (one more round trip, on contention).
             // A key without a TTL (PTTL -1) is no lock of ours: it may hold another type, which SET NX does not
@@ -210,7 +215,12 @@ public final class LettuceNode implements LockNode {
             // stage (this one, fallback included) has completed.
             return first.exceptionallyCompose(e -> isNoScript(e)
                     ? commands.eval(script.body, type, keys, args)
-                    : CompletableFuture.failedFuture(e));
+                    : CompletableFuture.failedFuture(e))
+                    .whenComplete((reply, error) -> {
+                        if (error == null) {
+                            scriptsRan = true;
+                        }
+                    });
         });
     }
 
@@ -259,10 +269,7 @@ public final class LettuceNode implements LockNode {
         return op.apply(c.async());
     }
 
-    /**
-     * Checks a new connection, then runs the queued commands in order; on failure fails them and lets the
-     * next call connect again.
-     */
+    /** Runs the queued commands in order; on failure fails them and lets the next call connect again. */
     private void connected(StatefulRedisConnection<String, String> connection, Throwable error) {
         if (error != null) {
             drain(null, error);
@@ -275,27 +282,7 @@ public final class LettuceNode implements LockNode {
         for (Script script : Script.ALL) {
             commands.scriptLoad(script.body);
         }
-        // A first attempt is a plain SET, but release and extension are scripts: an ACL user that may SET
-        // but not run scripts would take locks it cannot release (they stay until their TTL). So before any
-        // queued command runs, one round trip checks that EVAL and EVALSHA are allowed; if not, the connection
-        // is refused and every call on this node fails with the NOPERM reply.
-        commands.eval(Script.PROBE.body, ScriptOutputType.INTEGER, new String[0])
-                .thenCompose(ok -> commands.evalsha(Script.PROBE.sha, ScriptOutputType.INTEGER, new String[0]))
-                .whenComplete((ok, probeError) -> {
-                    if (probeError != null && isNoPermission(probeError)) {
-                        connection.closeAsync();
-                        drain(null, new IllegalStateException("connected, but the ACL user may not run the lock scripts "
-                                + "(EVAL and EVALSHA), so no lock is taken on this node", unwrap(probeError)));
-                    } else {
-                        // Any other failure (say OOM) is left to the commands themselves to report.
-                        drain(connection, null);
-                    }
-                });
-    }
-
-    private static boolean isNoPermission(Throwable e) {
-        Throwable t = unwrap(e);
-        return t.getMessage() != null && t.getMessage().startsWith("NOPERM");
+        drain(connection, null);
     }
 
     private static Throwable unwrap(Throwable e) {

@@ -88,12 +88,6 @@ final class Script {
             return 0
             """);
 
-    /**
-     * Touches nothing. Run once per connection, by EVAL and then EVALSHA, to learn whether the ACL user may
-     * run scripts at all before a lock is taken that it could not release.
-     */
-    static final Script PROBE = new Script("return 1");
-
     static final Script[] ALL = {ACQUIRE, RELEASE, EXTEND, FENCE};
 
     final String body;
