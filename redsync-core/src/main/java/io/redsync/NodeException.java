@@ -215,17 +215,32 @@ public final class NodeException extends RedsyncException {
         return m.contains("connection reset") || m.contains("broken pipe") || m.contains("connection closed");
     }
 
+    /** "@user_script:3: " or "@user_script: 3: -", as Redis 6 puts before a script's own error. */
+    private static final java.util.regex.Pattern SCRIPT_POSITION = java.util.regex.Pattern.compile("@user_script: ?\\d+: -?");
+
     /** Redis error replies start with an upper-case code; ACL refusals inside scripts (Redis 7.0) with a sentence. */
     private static Reason byReply(String message) {
         if (message == null) {
             return null;
         }
         String m = message.stripLeading();
+        // Redis 6 wraps a script's error: "ERR Error running script (call to f_...): @user_script:3: @user_script: 3:
+        // -READONLY You can't write ..."; the code is after the last position marker.
+        if (m.startsWith("ERR Error running script")) {
+            java.util.regex.Matcher inner = SCRIPT_POSITION.matcher(m);
+            int end = -1;
+            while (inner.find()) {
+                end = inner.end();
+            }
+            if (end >= 0 && end < m.length()) {
+                m = m.substring(end);
+            }
+        }
         if (m.startsWith("WRONGPASS") || m.startsWith("NOAUTH") || m.startsWith("ERR invalid password")
                 || m.startsWith("ERR AUTH <password> called without any password")) {
             return Reason.AUTHENTICATION;
         }
-        if (m.startsWith("NOPERM") || m.startsWith("ERR The user executing the script can't run")
+        if (m.startsWith("NOPERM") || m.contains("The user executing the script can't run")
                 || m.toLowerCase(Locale.ROOT).startsWith("err acl failure in script")) {
             return Reason.PERMISSION;
         }

@@ -221,7 +221,10 @@ class HostileConfigSpec : FunSpec({
                 next shouldBeGreaterThan first
             }
             lockNodes.forEach { node ->
-                (node.call("ACL", "LOG") as List<*>).shouldBeEmpty()
+                // Lettuce also sends CLIENT SETINFO on connect and ignores a refusal (Redis 6.2 logs it; 7.0 does
+                // not know the subcommand): not one of ours.
+                (node.call("ACL", "LOG") as List<*>).map { (it as List<*>).chunked(2).associate { (k, v) -> k to v } }
+                    .filterNot { it["object"] == "client" }.shouldBeEmpty()
                 node.keys().filterNot { it.endsWith(":fence") }.shouldBeEmpty()
             }
         } finally {
