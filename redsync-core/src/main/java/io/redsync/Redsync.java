@@ -2,6 +2,7 @@ package io.redsync;
 
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.redsync.internal.RedsyncImpl;
 import io.redsync.spi.LockNode;
@@ -197,6 +198,7 @@ public interface Redsync extends AutoCloseable {
         private final List<Object> nodes = new ArrayList<>();
         private String keyPrefix = "";
         private LockOptions defaults = LockOptions.defaults();
+        private SslOptions sslOptions;
 
         private Builder() {
         }
@@ -293,15 +295,40 @@ public interface Redsync extends AutoCloseable {
         }
 
         /**
+         * Sets how the nodes added by {@link #uri(String)} with {@code rediss://} verify the server and present
+         * themselves over TLS: a trust store or CA certificate for servers whose certificate is not signed by a
+         * CA the JVM trusts, a key store for client certificates, protocols and ciphers. Without it the JVM's
+         * default trust store is used. Host names are verified against the certificate in either case.
+         *
+         * <pre>{@code
+         * Redsync.builder()
+         *     .uris(List.of("rediss://10.0.0.1:6380", "rediss://10.0.0.2:6380", "rediss://10.0.0.3:6380"))
+         *     .sslOptions(SslOptions.builder().trustManager(new File("/etc/redis/ca.crt")).build())
+         *     .build();
+         * }</pre>
+         *
+         * <p>Nodes given as your own client ({@link #node(RedisClient, RedisURI)}) use that client's options.
+         *
+         * @param sslOptions Lettuce's TLS settings
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder sslOptions(SslOptions sslOptions) {
+            this.sslOptions = Objects.requireNonNull(sslOptions, "sslOptions must not be null");
+            return this;
+        }
+
+        /**
          * Validates the nodes and builds the instance. Connects to nothing yet.
          *
          * @return the instance
          * @throws IllegalArgumentException if there are no nodes, a URI is malformed or uses an unsupported
-         *                                  scheme, or two entries name the same node
+         *                                  scheme, two entries name the same node, or {@link #sslOptions} was set
+         *                                  but no URI uses {@code rediss://}
          * @since 0.1.0
          */
         public Redsync build() {
-            return new RedsyncImpl(List.copyOf(nodes), keyPrefix, defaults);
+            return new RedsyncImpl(List.copyOf(nodes), keyPrefix, defaults, sslOptions);
         }
     }
 }

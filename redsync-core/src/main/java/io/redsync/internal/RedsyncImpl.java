@@ -4,6 +4,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.redsync.Lease;
@@ -56,6 +57,18 @@ public final class RedsyncImpl implements Redsync {
      * @param defaults  default options
      */
     public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults) {
+        this(specs, keyPrefix, defaults, null);
+    }
+
+    /**
+     * Validates the node specifications and builds the instance.
+     *
+     * @param specs      URIs (String), {@link ClientNode}s, connections or {@link LockNode}s
+     * @param keyPrefix  the key prefix
+     * @param defaults   default options
+     * @param sslOptions TLS settings for the client made for URI nodes, or null for Lettuce's defaults
+     */
+    public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions) {
         this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix must not be null");
         this.defaults = Objects.requireNonNull(defaults, "defaults must not be null");
         if (specs.isEmpty()) {
@@ -89,6 +102,10 @@ public final class RedsyncImpl implements Redsync {
                         + "; each node must be an independent Redis master given once");
             }
         }
+        if (sslOptions != null && uris.stream().noneMatch(RedisURI::isSsl)) {
+            throw new IllegalArgumentException("sslOptions was set, but no node URI uses TLS: give TLS nodes as "
+                    + "rediss://host:port (nodes given as your own RedisClient use that client's SslOptions)");
+        }
         if (specs.size() % 2 == 0) {
             LOG.warn("Redsync over {} nodes: an even count tolerates no more failures than {} nodes; prefer an odd number",
                     specs.size(), specs.size() - 1);
@@ -97,7 +114,11 @@ public final class RedsyncImpl implements Redsync {
         if (!uris.isEmpty()) {
             ownResources = SharedResources.acquire();
             ownClient = RedisClient.create(ownResources);
-            ownClient.setOptions(ClientOptions.builder()
+            ClientOptions.Builder options = ClientOptions.builder();
+            if (sslOptions != null) {
+                options.sslOptions(sslOptions);
+            }
+            ownClient.setOptions(options
                     // A command issued while a node is disconnected fails at once instead of being queued
                     // and replayed later, when its attempt is long decided (it could leave a stray key).
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)

@@ -45,6 +45,8 @@ public final class LettuceNode implements LockNode {
     private final ArrayDeque<Consumer<StatefulRedisConnection<String, String>>> waiting = new ArrayDeque<>();
     private final ArrayDeque<Consumer<Throwable>> failures = new ArrayDeque<>();
     private boolean closed;
+    /** Whether a script has run on this node: the ACL user may run scripts, so an acquire may be a plain SET. */
+    private volatile boolean scriptsRan;
     /** Guarded by this: the pub/sub side, opened when the first waiter subscribes. */
     private Subscriptions subscriptions;
 
@@ -127,13 +129,26 @@ public final class LettuceNode implements LockNode {
 
     @Override
     public CompletionStage<AcquireReply> acquire(String key, String value, long expiryMillis, boolean refreshIfHeld, String counterKey) {
-        if (!refreshIfHeld && counterKey == null) {
+        // The first acquire of a node is a script even when a plain SET would do: an ACL user that may SET but
+        // not run scripts would otherwise take locks it cannot release (they would stay until their TTL). Run
+        // as a script, that acquire fails with NOPERM and writes nothing. Once a script has run, SET is safe.
+        if (!refreshIfHeld && counterKey == null && scriptsRan) {
             // The common first attempt: plain SET NX PX, as cheap for Redis as a lock can be, and no NOSCRIPT.
             // Only when the key is taken, a PTTL learns the holder's TTL (one more round trip, on contention).
+            // A key without a TTL (PTTL -1) is no lock of ours: it may hold another type, which SET NX does not
+            // notice. The acquire script then reads it, so a list under the key fails with WRONGTYPE on the first
+            // attempt instead of passing for a lock held forever.
             return withConnection(commands -> commands.set(key, value, SetArgs.Builder.nx().px(expiryMillis))
                     .thenCompose(ok -> ok != null ? CompletableFuture.completedFuture(AcquireReply.GRANTED)
-                            : commands.pttl(key).thenApply(pttl -> AcquireReply.taken(pttl == -2 ? 0 : pttl))));
+                            : commands.pttl(key).thenCompose(pttl -> pttl == -1
+                                    ? scriptedAcquire(key, value, expiryMillis, false, null)
+                                    : CompletableFuture.completedFuture(AcquireReply.taken(pttl == -2 ? 0 : pttl)))));
         }
+        return scriptedAcquire(key, value, expiryMillis, refreshIfHeld, counterKey);
+    }
+
+    private CompletionStage<AcquireReply> scriptedAcquire(String key, String value, long expiryMillis, boolean refreshIfHeld,
+                                                          String counterKey) {
         String[] keys = counterKey == null ? new String[] {key} : new String[] {key, counterKey};
         return this.<List<Object>>script(Script.ACQUIRE, ScriptOutputType.MULTI, keys, value, Long.toString(expiryMillis),
                         refreshIfHeld ? "1" : "0")
@@ -200,15 +215,17 @@ public final class LettuceNode implements LockNode {
             // stage (this one, fallback included) has completed.
             return first.exceptionallyCompose(e -> isNoScript(e)
                     ? commands.eval(script.body, type, keys, args)
-                    : CompletableFuture.failedFuture(e));
+                    : CompletableFuture.failedFuture(e))
+                    .whenComplete((reply, error) -> {
+                        if (error == null) {
+                            scriptsRan = true;
+                        }
+                    });
         });
     }
 
     private static boolean isNoScript(Throwable e) {
-        Throwable t = e;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
+        Throwable t = unwrap(e);
         return t instanceof RedisNoScriptException || (t != null && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
     }
 
@@ -254,14 +271,29 @@ public final class LettuceNode implements LockNode {
 
     /** Runs the queued commands in order; on failure fails them and lets the next call connect again. */
     private void connected(StatefulRedisConnection<String, String> connection, Throwable error) {
-        if (error == null) {
-            // Pipelined ahead of the queued commands, so the first EVALSHA finds its script instead of
-            // paying a NOSCRIPT round trip. Replies are not awaited; the EVAL fallback covers failures.
-            RedisAsyncCommands<String, String> commands = connection.async();
-            for (Script script : Script.ALL) {
-                commands.scriptLoad(script.body);
-            }
+        if (error != null) {
+            drain(null, error);
+            return;
         }
+        // Pipelined ahead of the queued commands, so the first EVALSHA finds its script instead of paying a
+        // NOSCRIPT round trip. Replies are not awaited; the EVAL fallback covers failures (SCRIPT LOAD is
+        // optional in the ACL).
+        RedisAsyncCommands<String, String> commands = connection.async();
+        for (Script script : Script.ALL) {
+            commands.scriptLoad(script.body);
+        }
+        drain(connection, null);
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private void drain(StatefulRedisConnection<String, String> connection, Throwable error) {
         while (true) {
             Consumer<StatefulRedisConnection<String, String>> next;
             Consumer<Throwable> fail;

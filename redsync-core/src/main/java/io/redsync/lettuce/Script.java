@@ -31,13 +31,15 @@ final class Script {
      * Compare-and-delete. ARGV[2] = channel announcing the release, ARGV[3] = the announcement (the SHA-1 of
      * the released token, computed by the client: waiters recognise their own releases without the token
      * being published, and Redis does not hash on every release). Returns 1 deleted, 0 held by another
-     * value, -1 absent.
+     * value, -1 absent. PUBLISH runs by pcall: a script's writes are not rolled back when a later command
+     * fails, so an ACL user without PUBLISH (or the channel) would otherwise see an error for a release that
+     * did delete the key; it only loses the notification (waiters poll instead).
      */
     static final Script RELEASE = new Script("""
             local held = redis.call('GET', KEYS[1])
             if held == ARGV[1] then
               redis.call('DEL', KEYS[1])
-              redis.call('PUBLISH', ARGV[2], ARGV[3])
+              redis.pcall('PUBLISH', ARGV[2], ARGV[3])
               return 1
             end
             if not held then
