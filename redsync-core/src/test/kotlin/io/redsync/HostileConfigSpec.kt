@@ -251,4 +251,24 @@ class HostileConfigSpec : FunSpec({
             }
         }
     }
+
+    test("when configuration errors leave too few nodes for a quorum, the call fails after one attempt instead of 32") {
+        val wrong = (0..2).map { "redis://:Wrong-pw-4711@127.0.0.1:${nodes.node(it).port()}" }
+        Redsync.builder().uris(wrong).build().use { redsync ->
+            val e = shouldThrow<LockAcquisitionException> { redsync.lock("hopeless") }
+            e.attempts() shouldBe 1
+            e.votes().errors().map { it.reason() }.toSet() shouldBe setOf(NodeException.Reason.AUTHENTICATION)
+            e.message!! shouldContain "retrying cannot help"
+        }
+        // One bad node of three leaves a quorum possible: the call keeps trying while another owner holds it.
+        nodes.node(1).call("SET", "contended", "someone-else", "PX", "30000")
+        nodes.node(2).call("SET", "contended", "someone-else", "PX", "30000")
+        val oneBad = listOf(wrong[0], "redis://:$adminPassword@127.0.0.1:${nodes.node(1).port()}",
+            "redis://:$adminPassword@127.0.0.1:${nodes.node(2).port()}")
+        Redsync.builder().uris(oneBad).build().use { redsync ->
+            val options = LockOptions.builder().tries(3).retryDelay(RetryDelay.constant(ms(1))).build()
+            shouldThrow<LockTakenException> { redsync.lock("contended", options) }.attempts() shouldBe 3
+        }
+        nodes.keysByNode().forEach { keys -> keys.filter { !it.startsWith("contended") }.shouldBeEmpty() }
+    }
 })

@@ -188,6 +188,12 @@ final class AcquireCall {
             fail(ballot, elapsedNanos, validity, "after " + attempts + (attempts == 1 ? " attempt" : " attempts"));
             return;
         }
+        if (hopeless(ballot)) {
+            fail(ballot, elapsedNanos, validity, "after " + attempts + (attempts == 1 ? " attempt" : " attempts")
+                    + ": too few nodes are free of configuration errors to make a quorum, so retrying cannot help (see the"
+                    + " node errors)");
+            return;
+        }
         long now = System.nanoTime();
         long delayNanos;
         if (resumed) {
@@ -278,6 +284,16 @@ final class AcquireCall {
         if (entry != null) {
             entry.leave();
         }
+    }
+
+    /**
+     * Whether the nodes that could still grant the lock are too few for a quorum: the others failed for a
+     * reason retrying cannot cure (wrong password, missing permission, a replica, ...). A slow, restarting or
+     * full node (TIMEOUT, UNREACHABLE, OUT_OF_MEMORY) may recover, so it never makes a call hopeless.
+     */
+    private boolean hopeless(Ballot ballot) {
+        long broken = ballot.votes().errors().stream().filter(e -> e.reason().isConfiguration()).count();
+        return engine.nodes.length - broken < engine.quorum;
     }
 
     private void fail(Ballot ballot, long elapsedNanos, long validity, String when) {
