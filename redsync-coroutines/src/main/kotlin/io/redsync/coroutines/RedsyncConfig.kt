@@ -4,6 +4,7 @@ package io.redsync.coroutines
 
 import io.lettuce.core.RedisClient
 import io.lettuce.core.RedisURI
+import io.lettuce.core.SslOptions
 import io.lettuce.core.api.StatefulRedisConnection
 import io.redsync.LockOptions
 import io.redsync.Redsync
@@ -99,6 +100,20 @@ public class RedsyncConfig internal constructor(nodes: List<String>) {
      */
     public fun uri(uri: String) {
         builder.uri(uri)
+    }
+
+    /**
+     * How the `rediss://` nodes added by [uri] verify the server and present themselves over TLS, e.g. a CA
+     * certificate the JVM does not trust by default:
+     * `sslOptions(SslOptions.builder().trustManager(File("/etc/redis/ca.crt")).build())`. Without it the JVM's
+     * default trust store is used. See [Redsync.Builder.sslOptions].
+     *
+     * @param options Lettuce's TLS settings
+     * @throws IllegalArgumentException when the instance is built without any `rediss://` node
+     * @since 0.1.0
+     */
+    public fun sslOptions(options: SslOptions) {
+        builder.sslOptions(options)
     }
 
     /**

@@ -152,4 +152,12 @@ class LockOptionsDslSpec : FunSpec({
             shouldThrow<IllegalArgumentException> { lockOptions(row.configure) }.message shouldBe row.message
         }
     }
+
+    test("Redsync { sslOptions(...) } reaches the builder: without a rediss:// node it is refused at build") {
+        val e = shouldThrow<IllegalArgumentException> {
+            Redsync(listOf("redis://127.0.0.1:1")) { sslOptions(io.lettuce.core.SslOptions.create()) }
+        }
+        e.message shouldBe "sslOptions was set, but no node URI uses TLS: give TLS nodes as rediss://host:port " +
+            "(nodes given as your own RedisClient use that client's SslOptions)"
+    }
 })
