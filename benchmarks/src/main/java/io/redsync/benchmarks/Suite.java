@@ -97,6 +97,12 @@ public final class Suite {
     // Results, rendered by Report.
     /** nodes -> contender -> rounds. */
     final Map<Integer, Map<String, List<LatRun>>> latency = new LinkedHashMap<>();
+    /**
+     * nodes -> contender -> {p50, p99} in µs of each turn, in the same order for every contender: turn i of each
+     * contender ran next to turn i of the others, so their ratio is the least disturbed by machine drift. (Only
+     * the percentiles: keeping each turn's histogram held 60 MB, which workload 4 then counted in its heap.)
+     */
+    final Map<Integer, Map<String, List<double[]>>> latencyTurns = new LinkedHashMap<>();
     final Map<String, Kind> kinds = new LinkedHashMap<>();
     /** nodes -> contender -> rounds. */
     final Map<Integer, Map<String, List<Tput>>> throughput = new LinkedHashMap<>();
@@ -455,6 +461,9 @@ public final class Suite {
                 kinds.put(c.name, c.kind);
             }
             latency.put(n, rounds);
+            Map<String, List<double[]>> turns = new LinkedHashMap<>();
+            contenders.forEach(c -> turns.put(c.name, new ArrayList<>()));
+            latencyTurns.put(n, turns);
             long overhead = allocationProbeOverhead();
             for (Sequential c : contenders) {
                 LatRun warm = measureLatency(c, lockName, mode.latWarmup, overhead, n);
@@ -468,7 +477,9 @@ public final class Suite {
                     List<Sequential> turnOrder = new ArrayList<>(order);
                     Collections.rotate(turnOrder, -turn);
                     for (Sequential c : turnOrder) {
-                        round.merge(c.name, measureLatency(c, lockName, cycles, overhead, n), LatRun::plus);
+                        LatRun block = measureLatency(c, lockName, cycles, overhead, n);
+                        turns.get(c.name).add(new double[] {block.p(50), block.p(99)});
+                        round.merge(c.name, block, LatRun::plus);
                     }
                 }
                 for (Sequential c : order) {
