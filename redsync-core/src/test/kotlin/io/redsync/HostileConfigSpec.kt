@@ -201,8 +201,13 @@ class HostileConfigSpec : FunSpec({
                 // The waiter would poll only every 20 s: getting the lock sooner takes the release notification.
                 val waiter = redsync.lockAsync("job", LockOptions.builder().expiry(Duration.ofSeconds(30))
                     .retryDelay(RetryDelay.constant(Duration.ofSeconds(20))).build())
-                awaitUntil("the waiter subscribed on every node") {
-                    lockNodes.all { (it.call("PUBSUB", "NUMSUB", "redsync:released:locks:job") as List<*>)[1] == 1L }
+                fun subscribers() = lockNodes.map { (it.call("PUBSUB", "NUMSUB", "redsync:released:locks:job") as List<*>)[1] }
+                try {
+                    awaitUntil("the waiter subscribed on every node") { subscribers().all { it == 1L } }
+                } catch (e: AssertionError) {
+                    // Failed once in a clean-clone CI run and never in a loop since: say what the waiter was doing.
+                    val outcome = if (waiter.isDone) runCatching { waiter.get() }.fold({ "acquired $it" }, { "failed: $it" }) else "waiting"
+                    throw AssertionError("${e.message}; subscribers per node ${subscribers()}, waiter $outcome", e)
                 }
                 holder.extend()
                 holder.release()
