@@ -48,14 +48,15 @@ public interface Lease extends AutoCloseable {
 
     /**
      * The wall-clock time at which the validity ends, derived from the monotonic deadline at the time of
-     * the call (so it follows wall-clock adjustments; compare it with {@link Instant#now()} only).
+     * the call (so it follows wall-clock adjustments; compare it with {@link Instant#now()} only). For a
+     * {@linkplain #isLost() lost} lease, the moment of the loss at the latest.
      *
      * @return the end of validity
      * @since 0.1.0
      */
     Instant until();
 
-    /** @return the validity left, {@link Duration#ZERO} once it ran out or the lease was released @since 0.1.0 */
+    /** @return the validity left, {@link Duration#ZERO} once it ran out, or the lease was released or {@linkplain #isLost() lost} @since 0.1.0 */
     Duration remaining();
 
     /**
@@ -102,8 +103,10 @@ public interface Lease extends AutoCloseable {
     Lease keepAlive(KeepAlive policy);
 
     /**
-     * Whether the lease was declared lost while kept alive (see {@link KeepAlive}). A lost lease is not
-     * {@linkplain #isValid() valid}.
+     * Whether the lease was declared lost: while kept alive (see {@link KeepAlive}), or when an extension
+     * was refused ({@link LockNotHeldException}, or {@link LeaseExpiredException} because its keys were gone
+     * on a majority). A lost lease is not {@linkplain #isValid() valid} and reports no
+     * {@linkplain #remaining() remaining} validity.
      *
      * @return true once lost
      * @since 0.1.0
@@ -111,8 +114,8 @@ public interface Lease extends AutoCloseable {
     boolean isLost();
 
     /**
-     * Registers a callback run once if the lease is lost while kept alive, before its validity ends; at
-     * once if it is already lost. Callbacks run on a library thread and should be quick (interrupt a
+     * Registers a callback run once if the lease is lost (see {@link #isLost()}); a keep-alive declares
+     * the loss before the validity ends. Runs at once if the lease is already lost. Callbacks run on a library thread and should be quick (interrupt a
      * thread, cancel a job, set a flag); they are not run for a lease that is released or simply expires
      * without keeping.
      *
@@ -125,8 +128,13 @@ public interface Lease extends AutoCloseable {
      * Resets the keys' TTL to {@link LockOptions#expiry()} on every node holding them. Bounded by the
      * node timeout; an interrupt does not abort it (the interrupt status is kept).
      *
-     * @throws LeaseExpiredException if the validity already ran out (no node is asked) or the keys are
-     *                               gone on too many nodes
+     * <p>Extensions of one lease may run concurrently (keep-alive, other threads): they reach every node in
+     * the order they were called, and the lease's validity never ends later than what the nodes were last
+     * told; a shorter TTL takes effect at once. A refusal ({@link LockNotHeldException}, or
+     * {@link LeaseExpiredException} with votes) marks the lease {@linkplain #isLost() lost}.
+     *
+     * @throws LeaseExpiredException if the validity already ran out or the lease was lost (no node is
+     *                               asked), or the keys are gone on too many nodes
      * @throws LockNotHeldException  if another owner holds the lock on some nodes
      * @throws ExtendFailedException if node errors prevented a quorum, or it came too late to help
      * @since 0.1.0

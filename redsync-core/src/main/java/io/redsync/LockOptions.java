@@ -173,14 +173,26 @@ public final class LockOptions {
         return Optional.ofNullable(acquireTimeout);
     }
 
-    /** @return the source of owner tokens when no {@link #value()} is preset @since 0.1.0 */
+    /**
+     * The source of owner tokens when no {@link #value()} is preset. The default gives 128 random bits per
+     * lock call, stored as they are. A custom generator's value is stored followed by {@code '#'} and 24
+     * random base64 characters, unique to the lock call, so the generator need not be unique: two lock calls
+     * never share a token, and a generator that always returns the host name is safe (never two holders).
+     *
+     * @return the generator
+     * @since 0.1.0
+     */
     public Supplier<String> valueGenerator() {
         return valueGenerator;
     }
 
     /**
-     * A preset owner token. Every lock, unlock and extend then uses it, so a process that knows the
-     * value can release or extend a lock another process took (redsync's {@code WithValue}).
+     * A preset owner token, so a process that knows the value can release or extend a lock another process
+     * took (redsync's {@code WithValue}). A lock call made with it stores the value followed by {@code '#'}
+     * and 24 random base64 characters, unique to that call ({@link Lease#value()} returns the whole token):
+     * calls sharing the value never delete, refresh or extend each other's keys. {@code Mutex.unlock()},
+     * {@code extend()} and {@code valid()} without a lease of their own act on the keys holding the value
+     * itself or the token of any lock call made with it (extend: the one such call holding a quorum).
      *
      * @return the preset value, or empty when each lock call generates one
      * @since 0.1.0
@@ -411,8 +423,8 @@ public final class LockOptions {
         }
 
         /**
-         * Sets the owner-token generator. Values must be unique per lock call across all clients: a
-         * collision lets two callers share a lock.
+         * Sets the owner-token generator. Its values need not be unique: each lock call stores its value
+         * with a suffix unique to the call (see {@link LockOptions#valueGenerator()}).
          *
          * @param valueGenerator returns a non-blank value on each call
          * @return this builder

@@ -80,8 +80,14 @@ public interface Mutex {
      * Acquires the lock, runs {@code action} holding it, and releases it on every exit path. While the
      * action runs the lease is kept alive with {@link LockOptions#keepAlive()}; if it is lost, the calling
      * thread is interrupted (virtual or platform alike) and, once the action returns or throws,
-     * {@link LeaseLostException} is thrown instead of its outcome (its exception, if any, suppressed). The
-     * interrupt this caused is cleared before the throw.
+     * {@link LeaseLostException} is thrown instead of its outcome (its exception, if any, suppressed).
+     *
+     * <p>The rule, the same as Kotlin's {@code withLock}: a loss declared before the action returned
+     * ({@link Lease#isLost()} true by then) fails the call, even if the action ignored the interrupt and
+     * returned normally; a loss declared after it returned does not discard its result, and the release then
+     * throws {@link LeaseExpiredException} or {@link LockNotHeldException} if the keys are gone. The
+     * thread's interrupt status is left as the action left it: an interrupt the action did not consume is
+     * still set when {@code executeLocked} throws, since it cannot be told apart from one sent by other code.
      *
      * <p>The Java counterpart of Kotlin's {@code withLock}; named after Spring's
      * {@code LockRegistry.executeLocked} because a member named {@code withLock} would shadow the

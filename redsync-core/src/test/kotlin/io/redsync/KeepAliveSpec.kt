@@ -24,10 +24,14 @@ class KeepAliveSpec : FunSpec({
 
     val short = LockOptions.builder().expiry(ms(600)).build()
 
-    /** Completes with the loss and the validity left when the callback ran. */
+    /**
+     * Completes with the loss and the validity that was left when the callback ran (a lost lease itself
+     * reports none, so it is measured against the deadline the lease reported before the loss).
+     */
     fun lossOf(lease: Lease): CompletableFuture<Pair<LeaseLostException, Duration>> {
         val seen = CompletableFuture<Pair<LeaseLostException, Duration>>()
-        lease.onLost { seen.complete(it to lease.remaining()) }
+        val deadline = validUntilBeforeLoss(lease)
+        lease.onLost { seen.complete(it to Duration.between(java.time.Instant.now(), deadline())) }
         return seen
     }
 

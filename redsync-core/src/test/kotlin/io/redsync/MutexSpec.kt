@@ -12,6 +12,8 @@ import io.kotest.matchers.longs.shouldBeInRange
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.shouldNotBe
 import io.kotest.matchers.string.shouldContain
+import io.kotest.matchers.string.shouldStartWith
+import io.redsync.internal.lockWithToken
 import io.kotest.matchers.string.shouldNotContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.redsync.testkit.RedisNodes
@@ -194,11 +196,11 @@ class MutexSpec : FunSpec({
         }
     }
 
-    test("preset value is the value a lock call stores") {
+    test("a lock call with a preset value stores it with a suffix of its own") {
         nodes.redsync(3).use { redsync ->
             val lease = redsync.lock("preset", LockOptions.builder().value("owner-42").build())
-            lease.value() shouldBe "owner-42"
-            nodes.node(2).call("GET", "preset") shouldBe "owner-42"
+            lease.value() shouldStartWith "owner-42#"
+            nodes.node(2).call("GET", "preset") shouldBe lease.value()
             lease.close()
         }
     }
@@ -249,11 +251,10 @@ class MutexSpec : FunSpec({
             // Two nodes kept our value from an earlier attempt whose replies were lost; the third is free.
             // The first attempt (plain SET NX) counts them as taken; the retry refreshes them as ours.
             listOf(0, 1).forEach { nodes.node(it).call("SET", "retry", "v-1", "PX", "300") }
-            // The generator stands for this call's own random value (a preset value is shared, so it gets
-            // SET NX semantics on every attempt instead: see FaultSpec).
-            val options = LockOptions.builder().valueGenerator { "v-1" }.tries(2).retryDelay(RetryDelay.constant(ms(1)))
-                .releaseNotifications(false).build()
-            val lease = redsync.mutex("retry", options).lock()
+            // "v-1" stands for this call's own token (every lock call gets a fresh one; a preset value or a
+            // custom generator's is suffixed per call: see LeaseSafetySpec).
+            val options = LockOptions.builder().retryDelay(RetryDelay.constant(ms(1))).releaseNotifications(false).build()
+            val lease = redsync.mutex("retry", options).lockWithToken("v-1", tries = 2)
             lease.value() shouldBe "v-1"
             (0..2).forEach { (nodes.node(it).call("PTTL", "retry") as Long) shouldBeGreaterThan 7000L }
             lease.close()

@@ -58,3 +58,20 @@ suspend fun awaitUntil(message: String, timeout: kotlin.time.Duration = 10.secon
         delay(5)
     }
 }
+
+/**
+ * Watches [lease] on a daemon thread and returns the end of validity it last reported while valid. A lost
+ * lease reports no validity, so a spec asking whether a loss came before the deadline compares the moment
+ * of the loss with this.
+ */
+fun validUntilBeforeLoss(lease: Lease): () -> java.time.Instant {
+    val last = java.util.concurrent.atomic.AtomicReference(lease.until())
+    Thread {
+        while (lease.isValid) {
+            val until = lease.until()
+            if (lease.isValid) last.set(until) else break // read while valid: the deadline, not the loss
+            Thread.sleep(1)
+        }
+    }.apply { isDaemon = true }.start()
+    return { last.get() }
+}

@@ -29,7 +29,6 @@ final class AcquireCall {
     private final Engine engine;
     private final MutexImpl mutex;
     private final String value;
-    private final boolean ownValue;
     private final int maxAttempts;
     private final long expiryNanos;
     private final long expiryMillis;
@@ -63,15 +62,13 @@ final class AcquireCall {
     private volatile Timeout retry;
 
     /**
-     * @param ownValue whether {@code value} was generated for this call alone. Only then does a key already
-     *                 holding it count as acquired (our own earlier attempt whose reply was lost); a preset
-     *                 value is shared by every call of the mutex, so such a key may be another call's lease.
+     * @param value this call's own token ({@link Tokens#forCall}): no other call stores it, so a key holding it
+     *              was written by this call, and retries and cleanups may refresh or delete it
      */
-    AcquireCall(Engine engine, MutexImpl mutex, String value, boolean ownValue, int maxAttempts) {
+    AcquireCall(Engine engine, MutexImpl mutex, String value, int maxAttempts) {
         this.engine = engine;
         this.mutex = mutex;
         this.value = value;
-        this.ownValue = ownValue;
         this.maxAttempts = maxAttempts;
         this.expiryNanos = mutex.options().expiry().toNanos();
         this.expiryMillis = mutex.options().expiry().toMillis();
@@ -110,9 +107,10 @@ final class AcquireCall {
             attempts++;
         }
         announced = false;
-        // Our own key can only be there after an earlier attempt of this call: the first attempt needs no
-        // refresh, which lets the node use a plain SET NX.
-        boolean refresh = ownValue && attempts > 1;
+        // A key holding this call's token can only be there after an earlier attempt of this call (the
+        // token is the call's own): it counts as acquired. The first attempt needs no refresh, which lets
+        // the node use a plain SET NX.
+        boolean refresh = attempts > 1;
         long start = System.nanoTime();
         Ballot ballot = engine.fanOut(mutex.name(), mutex.order(), mutex.options().failFast(), timeoutNanos, null,
                 node -> node.acquire(mutex.key(), value, expiryMillis, refresh, counterKey), cleanupSent);
@@ -340,7 +338,7 @@ final class AcquireCall {
             step.run();
         } catch (RuntimeException | Error e) {
             if (result.completeExceptionally(e)) {
-                // Best effort: whatever this call's value holds is released.
+                // Best effort: whatever holds this call's own token is released.
                 engine.release(mutex.name(), mutex.key(), value, mutex.order(), false, timeoutNanos, Long.MIN_VALUE)
                         .whenComplete((v, x) -> settled.complete(null));
             } else {

@@ -260,8 +260,26 @@ final class Engine {
      */
     CompletableFuture<Void> release(String lockName, String key, String value, int[] order, boolean failFast, long timeoutNanos,
                                     long deadlineNanos) {
+        return release(lockName, n -> n.release(key, value), order, failFast, timeoutNanos, deadlineNanos);
+    }
+
+    /**
+     * Releases, on every node, whatever holds {@code preset} or the token of a lock call made with it
+     * ({@link Tokens#madeWith}): {@code mutex.unlock()} by a preset value, which promises to release the lock
+     * for whoever holds that value. The key is read, then compare-and-deleted with exactly what it held.
+     */
+    CompletableFuture<Void> releaseMadeWith(String lockName, String key, String preset, int[] order, boolean failFast,
+                                            long timeoutNanos) {
+        return release(lockName, n -> n.get(key).thenCompose(held -> Tokens.madeWith(preset, held)
+                        ? n.release(key, held)
+                        : CompletableFuture.completedFuture(Tokens.ownership(preset, held))),
+                order, failFast, timeoutNanos, Long.MIN_VALUE);
+    }
+
+    private CompletableFuture<Void> release(String lockName, Function<LockNode, CompletionStage<?>> call, int[] order, boolean failFast,
+                                            long timeoutNanos, long deadlineNanos) {
         long start = System.nanoTime();
-        Ballot ballot = fanOut(lockName, order, failFast, timeoutNanos, null, n -> n.release(key, value));
+        Ballot ballot = fanOut(lockName, order, failFast, timeoutNanos, null, call);
         return ballot.decided.thenApply(b -> {
             if (b.succeeded() >= quorum) {
                 return null;
@@ -340,6 +358,24 @@ final class Engine {
         }
         ballot.arm(schedule(() -> ballot.expire(slot -> timeoutError(lockName, slot, timeoutNanos)), timeoutNanos));
         return ballot.decided;
+    }
+
+    /**
+     * The token that holds the lock for whoever knows {@code preset}: {@code preset} itself or the token of the
+     * lock call made with it ({@link Tokens#madeWith}) that a quorum of nodes holds; empty if none does. An
+     * extension by a preset value then extends that one call's keys only, never a mix of several calls' minorities.
+     */
+    CompletableFuture<java.util.Optional<String>> tokenMadeWith(String lockName, String key, String preset, int[] order,
+                                                                long timeoutNanos) {
+        java.util.Map<String, Integer> held = new ConcurrentHashMap<>();
+        Ballot ballot = fanOut(lockName, order, false, timeoutNanos, null, n -> n.get(key).thenApply(value -> {
+            if (Tokens.madeWith(preset, value)) {
+                held.merge(value, 1, Integer::sum);
+            }
+            return Tokens.ownership(preset, value);
+        }));
+        return ballot.decided.thenApply(b -> held.entrySet().stream().filter(e -> e.getValue() >= quorum)
+                .map(java.util.Map.Entry::getKey).findFirst());
     }
 
     /** GET on every node; true iff a quorum holds {@code value}. */

@@ -4,6 +4,7 @@ import io.redsync.KeepAlive;
 import io.redsync.Lease;
 import io.redsync.LeaseExpiredException;
 import io.redsync.LeaseLostException;
+import io.redsync.LockNotHeldException;
 import io.redsync.LockOptions;
 import io.redsync.UnlockFailedException;
 import org.slf4j.Logger;
@@ -17,18 +18,16 @@ import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
-/** A held lock. Thread-safe: the deadline is volatile, release happens once. */
+/** A held lock. Thread-safe: its deadline, extensions, loss and release are kept by {@link Validity}. */
 final class LeaseImpl implements Lease {
     private static final Logger LOG = LoggerFactory.getLogger(Lease.class);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final MutexImpl mutex;
     private final String value;
-    private final AtomicBoolean released = new AtomicBoolean();
-    private volatile long deadlineNanos;
+    private final Validity validity;
     /** Guarded by this: the keeper while kept alive, the loss once lost, listeners waiting for it. */
     private Keeper keeper;
     private volatile LeaseLostException lost;
@@ -40,7 +39,7 @@ final class LeaseImpl implements Lease {
     LeaseImpl(MutexImpl mutex, String value, long deadlineNanos, long token) {
         this.mutex = mutex;
         this.value = value;
-        this.deadlineNanos = deadlineNanos;
+        this.validity = new Validity(deadlineNanos);
         this.token = token;
     }
 
@@ -60,29 +59,22 @@ final class LeaseImpl implements Lease {
     }
 
     long deadlineNanos() {
-        return deadlineNanos;
-    }
-
-    private synchronized void shortenTo(long bound) {
-        if (bound - deadlineNanos < 0) {
-            deadlineNanos = bound;
-        }
+        return validity.deadline();
     }
 
     @Override
     public Instant until() {
-        return Instant.now().plusNanos(deadlineNanos - System.nanoTime());
+        return Instant.now().plusNanos(validity.validUntil() - System.nanoTime());
     }
 
     @Override
     public Duration remaining() {
-        long left = deadlineNanos - System.nanoTime();
-        return released.get() || left <= 0 ? Duration.ZERO : Duration.ofNanos(left);
+        return Duration.ofNanos(validity.remainingNanos(System.nanoTime()));
     }
 
     @Override
     public boolean isValid() {
-        return !released.get() && lost == null && deadlineNanos - System.nanoTime() > 0;
+        return validity.isValid(System.nanoTime());
     }
 
     @Override
@@ -91,10 +83,10 @@ final class LeaseImpl implements Lease {
         if (loss != null) {
             throw new LeaseLostException(name(), loss.reason(), loss.getMessage(), loss);
         }
-        if (released.get()) {
+        if (validity.isReleased()) {
             throw new LeaseExpiredException(name(), "lease on lock '" + name() + "' was released", null);
         }
-        long over = System.nanoTime() - deadlineNanos;
+        long over = System.nanoTime() - validity.validUntil();
         if (over >= 0) {
             throw new LeaseExpiredException(name(), "lease on lock '" + name() + "' expired " + Duration.ofNanos(over).toMillis()
                     + " ms ago; other callers may hold the lock now", null);
@@ -103,7 +95,7 @@ final class LeaseImpl implements Lease {
 
     @Override
     public boolean isReleased() {
-        return released.get();
+        return validity.isReleased();
     }
 
     @Override
@@ -122,7 +114,7 @@ final class LeaseImpl implements Lease {
         LockOptions.builder().expiry(mutex.options().expiry()).driftFactor(mutex.options().driftFactor()).keepAlive(policy).build();
         Keeper started;
         synchronized (this) {
-            if (released.get()) {
+            if (validity.isReleased()) {
                 throw new IllegalStateException("lease on lock '" + name() + "' was released; it cannot be kept alive");
             }
             if (keeper != null || lost != null) {
@@ -159,17 +151,21 @@ final class LeaseImpl implements Lease {
         return lost;
     }
 
-    /** Called by the keeper, once: records the loss and tells the listeners. */
+    /**
+     * Records the loss (by the keeper, or on a refused extension), once: from now on the lease reports no
+     * validity; stops the keeper and tells the listeners.
+     */
     void markLost(LeaseLostException loss) {
         List<Consumer<? super LeaseLostException>> listeners;
         synchronized (this) {
-            if (lost != null || released.get()) {
+            if (!validity.lose(System.nanoTime())) {
                 return;
             }
             lost = loss;
             listeners = List.copyOf(lostListeners);
             lostListeners.clear();
         }
+        stopKeeping();
         LOG.warn("{}", loss.getMessage());
         listeners.forEach(listener -> notifyLost(listener, loss));
     }
@@ -229,28 +225,51 @@ final class LeaseImpl implements Lease {
     }
 
     private CompletableFuture<Void> extendNanos(long ttlNanos, long driftNanos) {
-        if (released.get()) {
+        if (validity.isReleased()) {
             return CompletableFuture.failedFuture(new LeaseExpiredException(name(),
                     "lease on lock '" + name() + "' was released; acquire the lock again instead of extending", null));
         }
-        if (deadlineNanos - System.nanoTime() <= 0) {
+        if (validity.isLost()) {
+            return CompletableFuture.failedFuture(new LeaseExpiredException(name(), "lease on lock '" + name()
+                    + "' was lost; acquire the lock again", null));
+        }
+        if (validity.validUntil() - System.nanoTime() <= 0) {
             // Past its validity another owner may hold the lock; asking Redis could only mislead.
             return CompletableFuture.failedFuture(new LeaseExpiredException(name(), "lease on lock '" + name()
                     + "' expired before it was extended; acquire the lock again", null));
         }
         long start = System.nanoTime();
-        return mutex.engine().extend(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
-                        mutex.options().nodeTimeout().toNanos(), start, ttlNanos, driftNanos, mutex.options().setNXOnExtend())
-                .handle((deadline, error) -> {
-                    if (error == null) {
-                        deadlineNanos = deadline;
-                        return null;
-                    }
-                    // Nodes that failed or timed out may still have applied the new TTL: if it was shorter,
-                    // the keys may now expire sooner than the old deadline, and the lease must not outlive them.
-                    shortenTo(start + ttlNanos - driftNanos);
-                    throw error instanceof CompletionException c ? c : new CompletionException(error);
-                });
+        long candidate = start + ttlNanos - driftNanos;
+        long[] ticket = new long[1];
+        // Numbered and sent under the validity's lock, so the nodes apply concurrent extensions in number order.
+        CompletableFuture<Long> sent = validity.issue(candidate, number -> {
+            ticket[0] = number;
+            return mutex.engine().extend(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
+                    mutex.options().nodeTimeout().toNanos(), start, ttlNanos, driftNanos, mutex.options().setNXOnExtend());
+        });
+        return sent.handle((deadline, error) -> {
+            // A failed extension may still have been applied by nodes that failed or timed out: Validity
+            // keeps the deadline no later than its TTL then.
+            validity.settle(ticket[0], error == null, candidate);
+            if (error == null) {
+                return null;
+            }
+            Throwable cause = Engine.unwrap(error);
+            if (refused(cause)) {
+                markLost(new LeaseLostException(name(), LeaseLostException.Reason.REFUSED, "lease on lock '" + name()
+                        + "' lost: an extension was refused: " + cause.getMessage(), cause));
+            }
+            throw error instanceof CompletionException c ? c : new CompletionException(error);
+        });
+    }
+
+    /**
+     * Whether the nodes refused an extension for good: another owner holds the lock, or its keys are gone, on
+     * so many nodes that no quorum can hold them (votes present: the nodes answered; without votes the
+     * lease had only run out locally).
+     */
+    static boolean refused(Throwable cause) {
+        return cause instanceof LockNotHeldException || cause instanceof LeaseExpiredException e && e.votes() != null;
     }
 
     @Override
@@ -260,12 +279,12 @@ final class LeaseImpl implements Lease {
 
     @Override
     public CompletableFuture<Void> releaseAsync() {
-        if (!released.compareAndSet(false, true)) {
+        if (!validity.release()) {
             return DONE;
         }
         stopKeeping();
         return mutex.engine().release(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
-                mutex.options().nodeTimeout().toNanos(), deadlineNanos);
+                mutex.options().nodeTimeout().toNanos(), validity.deadline());
     }
 
     @Override
@@ -282,6 +301,6 @@ final class LeaseImpl implements Lease {
     @Override
     public String toString() {
         // The value is an owner credential: never printed.
-        return "Lease[" + name() + ", remaining=" + remaining().toMillis() + " ms" + (released.get() ? ", released" : "") + "]";
+        return "Lease[" + name() + ", remaining=" + remaining().toMillis() + " ms" + (validity.isReleased() ? ", released" : "") + "]";
     }
 }

@@ -65,15 +65,7 @@ final class MutexImpl implements Mutex {
     }
 
     private AcquireCall call(int attempts) {
-        if (options.value().isPresent()) {
-            return new AcquireCall(engine, this, options.value().get(), false, attempts);
-        }
-        String value = options.valueGenerator().get();
-        if (value == null || value.isBlank()) {
-            throw new IllegalStateException("valueGenerator returned " + (value == null ? "null" : "a blank value")
-                    + " for lock '" + name + "'; it must return a unique non-blank owner token");
-        }
-        return new AcquireCall(engine, this, value, true, attempts);
+        return new AcquireCall(engine, this, Tokens.forCall(options, name), attempts);
     }
 
     @Override
@@ -145,9 +137,12 @@ final class MutexImpl implements Mutex {
                 running[0] = false;
             }
         }
+        // The rule, shared with Kotlin's withLock: a loss declared before the action returned (seen here)
+        // fails the call; one declared later does not discard the result (the release reports lost keys).
+        // The interrupt status is left as the action left it: an interrupt the library sent and the action
+        // did not consume cannot be told apart from one sent by other code, which must not be swallowed.
         LeaseLostException loss = lease.lostCause();
         if (loss != null) {
-            Thread.interrupted(); // the interrupt was ours, and is reported as the loss
             LeaseLostException thrown = new LeaseLostException(name, loss.reason(), loss.getMessage(), loss.getCause());
             if (failure != null) {
                 thrown.addSuppressed(failure);
@@ -191,7 +186,7 @@ final class MutexImpl implements Mutex {
             return lease.releaseAsync();
         }
         String value = presetValue("unlock");
-        return engine.release(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos(), Long.MIN_VALUE);
+        return engine.releaseMadeWith(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos());
     }
 
     @Override
@@ -205,11 +200,17 @@ final class MutexImpl implements Mutex {
         if (lease != null) {
             return lease.extendAsync();
         }
-        String value = presetValue("extend");
-        // Ownership transfer: this process never acquired, so the extension's result becomes its lease.
-        return engine.extend(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos(),
-                        System.nanoTime(), options.expiry().toNanos(), options.drift().toNanos(), options.setNXOnExtend())
-                .thenAccept(deadline -> latest.compareAndSet(null, new LeaseImpl(this, value, deadline, -1)));
+        String preset = presetValue("extend");
+        long timeout = options.nodeTimeout().toNanos();
+        // Ownership transfer: this process never acquired, so the extension's result becomes its lease. It
+        // extends the one lock call made with the preset value that holds a quorum (or the value itself).
+        return engine.tokenMadeWith(name, key, preset, order, timeout).thenCompose(token -> {
+            String value = token.orElse(preset);
+            long start = System.nanoTime();
+            return engine.extend(name, key, value, order, options.failFast(), timeout, start, options.expiry().toNanos(),
+                            options.drift().toNanos(), options.setNXOnExtend())
+                    .thenAccept(deadline -> latest.compareAndSet(null, new LeaseImpl(this, value, deadline, -1)));
+        });
     }
 
     private String presetValue(String operation) {
@@ -224,11 +225,15 @@ final class MutexImpl implements Mutex {
 
     @Override
     public CompletableFuture<Boolean> validAsync() {
-        Optional<String> value = value();
-        if (value.isEmpty()) {
+        LeaseImpl lease = latest.get();
+        if (lease != null) {
+            return engine.check(name, key, lease.value(), order, options.failFast(), options.nodeTimeout().toNanos());
+        }
+        if (options.value().isEmpty()) {
             return CompletableFuture.completedFuture(false);
         }
-        return engine.check(name, key, value.get(), order, options.failFast(), options.nodeTimeout().toNanos());
+        return engine.tokenMadeWith(name, key, options.value().get(), order, options.nodeTimeout().toNanos())
+                .thenApply(Optional::isPresent);
     }
 
     @Override

@@ -4,3 +4,10 @@ import io.redsync.Mutex
 
 /** The order in which this mutex asks the nodes (tests live in this package to reach it). */
 fun Mutex.nodeOrder(): List<Int> = (this as MutexImpl).order().toList()
+
+/**
+ * Runs one lock call of this mutex with [token] as its own owner token, as if the library had generated it
+ * (lock calls otherwise always get a fresh token), so a spec can prepare keys holding it.
+ */
+fun Mutex.lockWithToken(token: String, tries: Int): io.redsync.Lease =
+    AcquireCall((this as MutexImpl).engine(), this, token, tries).start().get()

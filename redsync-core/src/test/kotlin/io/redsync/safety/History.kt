@@ -106,6 +106,19 @@ class SectionRecorder(private val client: String, private val lease: Lease) {
         return true
     }
 
+    /**
+     * The client extends the lease itself to [ttl] (errors from faulty nodes, or a lost lease, are expected and
+     * ignored: the next [use] checks validity). A shorter TTL is the client's own choice to give the lock up
+     * sooner, so from the call on the section is trusted no longer than [ttl] from it, unless the lease reports
+     * a later deadline afterwards (a keep-alive extension), which [observe] takes, as it takes any overstatement.
+     */
+    fun extend(ttl: java.time.Duration) {
+        val at = System.nanoTime()
+        runCatching { lease.extend(ttl) }
+        deadline = minOf(deadline, at + ttl.toNanos())
+        observe()
+    }
+
     /** Releases (errors from faulty nodes are expected and ignored: the keys expire) and returns the section. */
     fun release(): Section {
         val releasedAt = System.nanoTime()

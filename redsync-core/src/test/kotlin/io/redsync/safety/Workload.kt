@@ -27,13 +27,22 @@ object SafetyOptions {
 }
 
 /**
- * Clients contending on a few lock names, recording every critical section. A client takes a random name,
- * keeps half of its leases alive in the background, uses the lease 1 to 3 times (each use after a validity
- * check) with a few ms of "work" between uses, and releases. When asked through [requestPause] it pauses
+ * Clients contending on a few lock names, recording every critical section. A client takes a random name and
+ * one of three owner-token styles (the library's random tokens; a preset value shared by every call of every
+ * client; a custom generator returning the same "host name" every time), keeps half of its leases alive in
+ * the background, uses the lease 1 to 3 times (each use after a validity check) with a few ms of "work"
+ * between uses, now and then extends it itself to a random TTL shorter or longer than the expiry (racing the
+ * keep-alive when there is one), and releases. When asked through [requestPause] it pauses
  * inside its next section past the lease's validity, as a GC pause would, and must then notice that the
  * lease is no longer valid (or was kept alive) before using it again.
  */
 class Workload(private val names: List<String>, private val options: LockOptions = SafetyOptions.lock) {
+    /** Owner-token styles: random per call; one preset value shared by all calls; a generator that repeats itself. */
+    private val tokenStyles = listOf(
+        options,
+        options.toBuilder().value("shared-owner").build(),
+        options.toBuilder().valueGenerator { "host-a" }.build(),
+    )
     val sections = ConcurrentLinkedQueue<Section>()
     val failedLocks = AtomicInteger()
     val pausesTaken = AtomicInteger()
@@ -50,7 +59,7 @@ class Workload(private val names: List<String>, private val options: LockOptions
         while (System.nanoTime() - stopAt < 0 && keepRunning()) {
             val name = names[random.nextInt(names.size)]
             val lease = try {
-                redsync.lock(name, options)
+                redsync.lock(name, tokenStyles[random.nextInt(tokenStyles.size)])
             } catch (e: RedsyncException) {
                 failedLocks.incrementAndGet() // nodes down or slow: no section, nothing to check
                 continue
@@ -64,6 +73,7 @@ class Workload(private val names: List<String>, private val options: LockOptions
                 }
                 if (!recorder.use()) break
                 Thread.sleep(random.nextLong(0, 5)) // the guarded work
+                if (random.nextInt(3) == 0) recorder.extend(Duration.ofMillis(random.nextLong(300, 1500)))
             }
             sections.add(recorder.release())
         }

@@ -78,9 +78,10 @@ public suspend fun <T> Redsync.withLock(
  * the validity deadline, with a [CancellationException] whose cause is the [LeaseLostException]. Once
  * [block] has finished, the release is still attempted, and [LeaseLostException] is thrown, not a
  * cancellation, so that it is not silently swallowed by a `launch`; whatever [block] threw other than the
- * cancellation, and a release failure, are attached to it as suppressed. A loss declared after [block]
- * returned does not discard its result (the work finished while the lock was held); the release then
- * reports it if the keys are gone.
+ * cancellation, and a release failure, are attached to it as suppressed. The rule, the same as Java's
+ * `executeLocked`: a loss declared before [block] returned ([Lease.isLost] true by then) fails the call,
+ * even if [block] completed before its cancellation reached it; a loss declared after [block] returned does
+ * not discard its result, and the release then reports it if the keys are gone.
  *
  * **[block] returns**: the lease is released; its result is returned. A release prevented only by node
  * errors ([UnlockFailedException]) is logged at WARN, since the keys expire with their TTL, as
@@ -117,7 +118,7 @@ public suspend fun <T> Mutex.withLock(block: suspend CoroutineScope.(lease: Leas
             block(lease)
         }
     } catch (failure: Throwable) {
-        val lost = guard.finish()
+        val lost = guard.finish() ?: lease.declaredLoss()
         if (lost != null && currentCoroutineContext().isActive) {
             // The cancellation was ours, not the caller's: report the loss. A copy, because the core
             // hands the same instance to every listener, and suppressed exceptions are added below.
@@ -133,10 +134,20 @@ public suspend fun <T> Mutex.withLock(block: suspend CoroutineScope.(lease: Leas
         releaseAfterFailure(lease, failure)
         throw failure
     }
-    guard.finish()
+    val lost = guard.finish() ?: lease.declaredLoss()
+    if (lost != null) {
+        // Declared before the block returned, but its cancellation came too late to cut the block short.
+        val thrown = LeaseLostException(lost.lockName(), lost.reason(), lost.message, lost.cause)
+        releaseAfterFailure(lease, thrown)
+        throw thrown
+    }
     releaseAfterSuccess(lease)
     return result
 }
+
+/** The loss if the lease was declared lost by now; its listener may not have run yet. */
+private fun Lease.declaredLoss(): LeaseLostException? =
+    if (isLost) runCatching { checkValid() }.exceptionOrNull() as? LeaseLostException else null
 
 private val log = LoggerFactory.getLogger("io.redsync.coroutines.withLock")
 
