@@ -121,8 +121,10 @@ class NotificationSpec : FunSpec({
             val holder = redsync.lock("herd", long)
             val options = patient().tries(1_000).expiry(Duration.ofSeconds(60)).build()
             val waiters = List(7) { redsync.lockAsync("herd", options) }
-            // Each waiter's first attempt, then its retry once the shared subscription is active: 2 SETs per node.
-            awaitUntil("every waiter tried twice") { nodes.nodes().all { it.commandCalls("set") == 1L + 2 * 7 } }
+            // Each waiter's first attempt, then its look (GET) once the shared subscription is active.
+            awaitUntil("every waiter tried and looked") {
+                nodes.nodes().all { it.commandCalls("set") == 1L + 7 && it.commandCalls("get") == 7L }
+            }
             nodes.nodes().forEach { it.call("CONFIG", "RESETSTAT") }
             var lease: Lease = holder
             val order = mutableListOf<Int>()
