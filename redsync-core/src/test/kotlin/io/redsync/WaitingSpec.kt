@@ -52,10 +52,12 @@ class WaitingSpec : FunSpec({
                 awaitUntil("W2's first attempt answered") { wrappers.all { w -> sentBy("w2", w).any { it.repliedAt != Long.MAX_VALUE } } }
                 val before = wrappers.map { sentBy("w1", it).size }
                 // W1's next (last) attempt, due 1 s after its first, is answered 1 s late on every node: it is
-                // in flight at the release.
+                // in flight at the release. It must have run on every node (H's, W1's first, W2's first and
+                // W1's last acquire) before H releases, or it could win after the release.
                 wrappers.forEach { it.acquireDelayMs = 1000 }
-                awaitUntil("W1's last attempt in flight", 20.seconds) {
-                    wrappers.withIndex().all { (i, w) -> sentBy("w1", w).size > before[i] }
+                awaitUntil("W1's last attempt run on every node, its replies held back", 20.seconds) {
+                    wrappers.withIndex().all { (i, w) -> sentBy("w1", w).size > before[i] } &&
+                        nodes.nodes().take(3).all { it.lockCommands() >= 4 }
                 }
                 lease.release()
                 val e = shouldThrow<java.util.concurrent.ExecutionException> { w1.get(20, TimeUnit.SECONDS) }
@@ -69,7 +71,8 @@ class WaitingSpec : FunSpec({
     }
 
     context("busy or failed (5 nodes: we got {0,1}, another owner holds {2,3}, node 4 times out)") {
-        val options = LockOptions.builder().expiry(ms(3000)).nodeTimeout(ms(100)).retryDelay(RetryDelay.constant(ms(1))).build()
+        // A node timeout generous for a busy machine: only the silent nodes may time out.
+        val options = LockOptions.builder().expiry(ms(20_000)).nodeTimeout(ms(1000)).retryDelay(RetryDelay.constant(ms(1))).build()
 
         suspend fun splitVote(block: (Redsync) -> Unit) {
             FaultProxy.to(nodes.node(4)).use { proxy ->
