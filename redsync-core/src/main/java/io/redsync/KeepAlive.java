@@ -1,5 +1,7 @@
 package io.redsync;
 
+import io.redsync.internal.KeepAliveTiming;
+
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -10,7 +12,14 @@ import java.util.OptionalInt;
  * released, and declared <em>lost</em> before its validity ends when it can no longer be kept.
  *
  * <p>"Lost" is decided at {@code validity deadline − lostMargin}, not after the deadline, so the guarded
- * work can be stopped (interrupt, coroutine cancellation) while the lock is still ours. A lease is lost
+ * work can be stopped (interrupt, coroutine cancellation) before the validity the nodes gave it ends. Each
+ * extension is scheduled from that deadline: it is sent after at most {@link #interval()}, and early enough
+ * that its answer (bounded by the node timeout) comes before the margin, so a healthy lease is never
+ * declared lost without an extension having been tried. Between extensions the keeper also looks (GET)
+ * whether the keys are still ours, about every quarter interval, so keys deleted behind the holder's back
+ * (or lost with a node restarted empty) are noticed within that time rather than at the next extension.
+ * That loss cannot be declared in advance: another client may hold the lock before the work stops, which
+ * is what fencing tokens are for. A lease is lost
  * when an extension is refused (another owner holds the lock, or its keys are gone), when extensions keep
  * failing (nodes unreachable) until the margin is reached, or when a cap ({@link #maxDuration()},
  * {@link #maxExtensions()}) stops the extensions. {@link LeaseLostException#reason()} tells which.
@@ -40,7 +49,8 @@ public final class KeepAlive {
     }
 
     /**
-     * Extend every third of the expiry, declare lost a tenth of the expiry before the deadline, no caps.
+     * Extend every third of the expiry, declare lost a tenth of the expiry (at least 20 ms) before the
+     * deadline, no caps.
      *
      * @return the defaults
      * @since 0.1.0
@@ -95,7 +105,7 @@ public final class KeepAlive {
         return Optional.ofNullable(interval);
     }
 
-    /** @return how long before the validity deadline a lease that could not be extended counts as lost; empty means a tenth of the expiry @since 0.1.0 */
+    /** @return how long before the validity deadline a lease that could not be extended counts as lost; empty means a tenth of the expiry, kept within the allowed range (see {@link Builder#lostMargin}) @since 0.1.0 */
     public Optional<Duration> lostMargin() {
         return Optional.ofNullable(lostMargin);
     }
@@ -110,31 +120,37 @@ public final class KeepAlive {
         return maxExtensions == 0 ? OptionalInt.empty() : OptionalInt.of(maxExtensions);
     }
 
-    /** The interval for a lease with this expiry. */
-    Duration intervalFor(Duration expiry) {
-        return interval != null ? interval : expiry.dividedBy(3);
-    }
-
-    /** The lost margin for a lease with this expiry. */
-    Duration lostMarginFor(Duration expiry) {
-        return lostMargin != null ? lostMargin : expiry.dividedBy(10);
-    }
-
-    /** Checks the cross-field rules against a lease expiry; called by {@link LockOptions.Builder#build()}. */
-    void validateAgainst(Duration expiry) {
+    /**
+     * Checks the cross-field rules against a lease's expiry, drift and node timeout; called by
+     * {@link LockOptions.Builder#build()}. The default margin needs no check: it is derived to fit.
+     */
+    void validateAgainst(Duration expiry, Duration drift, Duration nodeTimeout) {
         if (!enabled) {
             return;
         }
-        Duration every = intervalFor(expiry);
-        Duration margin = lostMarginFor(expiry);
-        if (every.compareTo(expiry) >= 0) {
-            throw new IllegalArgumentException("keepAlive interval must be < expiry (" + expiry + "), was " + every
+        if (interval != null && interval.compareTo(expiry) >= 0) {
+            throw new IllegalArgumentException("keepAlive interval must be < expiry (" + expiry + "), was " + interval
                     + ": the lease would expire between extensions");
         }
-        if (margin.compareTo(expiry.minus(every)) >= 0) {
-            throw new IllegalArgumentException("keepAlive lostMargin must be < expiry − interval (" + expiry.minus(every) + "), was " + margin
-                    + ": the lease would count as lost before its first extension");
+        if (lostMargin == null) {
+            return;
         }
+        Duration max = KeepAliveTiming.maxLostMargin(expiry, drift, nodeTimeout);
+        String range = "keepAlive lostMargin must be in [" + millis(KeepAliveTiming.MIN_LOST_MARGIN) + ", " + millis(max)
+                + "] for expiry " + millis(expiry) + ", was " + lostMargin;
+        if (lostMargin.compareTo(KeepAliveTiming.MIN_LOST_MARGIN) < 0) {
+            throw new IllegalArgumentException(range + ": the loss is declared on a 10 ms timer tick, which may come a tick"
+                    + " late, so a margin below two ticks could declare it after the validity had ended");
+        }
+        if (lostMargin.compareTo(max) > 0) {
+            throw new IllegalArgumentException(range + ": the upper bound is expiry − drift (" + millis(drift)
+                    + ") − 2 × nodeTimeout (" + millis(nodeTimeout) + ") − 30 ms of timer slack, so that an"
+                    + " extension can be sent, answered and followed by the next one before the margin is reached");
+        }
+    }
+
+    private static String millis(Duration d) {
+        return d.toNanos() % 1_000_000 == 0 ? d.toMillis() + " ms" : d.toNanos() / 1e6 + " ms";
     }
 
     @Override
@@ -173,7 +189,9 @@ public final class KeepAlive {
         }
 
         /**
-         * Sets the time between extensions (default: a third of the expiry).
+         * Sets the longest time between extensions (default: a third of the expiry). An extension is sent
+         * earlier when waiting the whole interval would leave too little time before the lost margin: each is
+         * due at the latest at {@code deadline − lostMargin − nodeTimeout − 20 ms}.
          *
          * @param interval positive, shorter than the expiry
          * @return this builder
@@ -186,7 +204,10 @@ public final class KeepAlive {
 
         /**
          * Sets how long before the deadline a lease that could not be extended counts as lost (default: a
-         * tenth of the expiry). Make it longer than the guarded work needs to notice and stop.
+         * tenth of the expiry, at least 20 ms). Make it longer than the guarded work needs to notice and stop.
+         * {@link LockOptions.Builder#build()} checks it against the lease: at least 20 ms (two ticks of the
+         * timer that declares the loss), at most {@code expiry − drift − 2 × nodeTimeout − 30 ms} (time to send
+         * an extension, wait for its answer and still act before the margin).
          *
          * @param lostMargin positive
          * @return this builder

@@ -16,7 +16,11 @@ public final class LeaseLostException extends RedsyncException {
      * @since 0.1.0
      */
     public enum Reason {
-        /** An extension was refused: another owner holds the lock, or its keys are gone. */
+        /**
+         * The nodes refused the lease: an extension was refused, or the keeper's look between extensions found
+         * the keys gone or another owner's on too many nodes for a quorum. Declared as soon as it is seen, which
+         * may be after another client acquired the lock (only fencing tokens protect that window).
+         */
         REFUSED,
         /** Extensions kept failing (nodes unreachable or too slow) until the lost margin was reached. */
         UNREACHABLE,

@@ -4,8 +4,9 @@ package io.redsync;
  * The lock could not be acquired: every allowed attempt failed, or the acquire timeout ran out.
  * {@link #votes()} describes the last attempt; {@link #attempts()} counts them.
  *
- * <p>When the last attempt found the lock held by another owner on a quorum of nodes the subtype
- * {@link LockTakenException} is thrown instead, so "busy" and "broken" can be told apart with a catch.
+ * <p>When the last attempt found the lock busy (another owner on at least one node, and enough nodes answering
+ * for a quorum; see {@link LockTakenException}) the subtype {@link LockTakenException} is thrown instead, so
+ * "busy" and "broken" can be told apart with a catch.
  *
  * @since 0.1.0
  */

@@ -351,7 +351,10 @@ public final class LockOptions {
 
         /**
          * Sets the number of attempts per lock call; 1 means no retry. {@link Integer#MAX_VALUE}
-         * retries until acquired (bound it with {@link #acquireTimeout(Duration)} or cancellation).
+         * retries until acquired (bound it with {@link #acquireTimeout(Duration)} or cancellation). A call
+         * that is never woken makes exactly this many attempts; an attempt made early because the lock became
+         * free (a release was announced, or the one look a waiter takes when it starts listening found the
+         * keys gone) does not count, and a failed one resumes the wait it cut short.
          *
          * @param tries at least 1
          * @return this builder
@@ -540,7 +543,7 @@ public final class LockOptions {
             if (acquireTimeout != null && (acquireTimeout.isNegative() || acquireTimeout.isZero())) {
                 throw new IllegalArgumentException("acquireTimeout must be > 0, was " + acquireTimeout);
             }
-            keepAlive.validateAgainst(expiry);
+            keepAlive.validateAgainst(expiry, drift, effectiveTimeout);
             if (value != null && value.isBlank()) {
                 throw new IllegalArgumentException("value must not be blank: a preset owner token must identify the owner");
             }

@@ -5,8 +5,14 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The lock is held by another owner: on the last attempt a quorum of nodes held another value
- * (redsync's {@code ErrTaken}). Retrying later may succeed.
+ * The lock is busy (redsync's {@code ErrTaken}): on the last attempt another owner held the key on at least
+ * one node, and enough nodes answered to make a quorum, so it was contention, not node failures, that kept the
+ * call from a quorum. That covers another owner on a quorum, and split votes: this call on some nodes,
+ * another owner on others, the rest failed or too few for anybody's quorum. Retrying later may succeed.
+ *
+ * <p>When fewer than a quorum of nodes answered, the call fails with a plain {@link LockAcquisitionException}
+ * instead, whoever held the nodes that did answer: the nodes need attention. {@link Mutex#tryLock()} returns
+ * empty on this exception and throws the other.
  *
  * @since 0.1.0
  */
@@ -19,7 +25,7 @@ public final class LockTakenException extends LockAcquisitionException {
      * @param lockName the lock
      * @param message  what happened
      * @param attempts how many attempts were made
-     * @param votes    the last attempt's votes; {@link Votes#heldByOthers()} has at least a quorum
+     * @param votes    the last attempt's votes; {@link Votes#heldByOthers()} is not empty
      * @since 0.1.0
      */
     public LockTakenException(String lockName, String message, int attempts, Votes votes) {
@@ -47,7 +53,7 @@ public final class LockTakenException extends LockAcquisitionException {
     /**
      * How long until the other owner's keys expire on enough nodes for a quorum to be free, from the TTLs the
      * nodes reported in the last attempt, e.g. for an HTTP {@code Retry-After}. The holder may release earlier,
-     * or extend.
+     * or extend. Zero after a split vote (the other owner held fewer than a quorum): a retry may succeed at once.
      *
      * @return the time, or empty when a node reported a key without TTL
      * @since 0.1.0

@@ -34,7 +34,8 @@ public interface Mutex {
      * the node timeout), then throws {@link InterruptedException}, never {@link LockAcquisitionException}.
      *
      * @return the lease
-     * @throws LockTakenException        if another owner held the lock on a quorum in the last attempt
+     * @throws LockTakenException        if the lock was busy in the last attempt: another owner held it on at
+     *                                   least one node and a quorum of nodes answered (see {@link LockTakenException})
      * @throws LockAcquisitionException  if all attempts failed otherwise (node errors attached)
      * @throws InterruptedException      if interrupted while waiting
      * @since 0.1.0
@@ -62,8 +63,10 @@ public interface Mutex {
      * One acquisition attempt, no retry. Waits only for the nodes' answers (bounded by the node timeout);
      * an interrupt meanwhile is kept as the thread's interrupt status, not thrown.
      *
-     * @return the lease, or empty when another owner holds the lock on a quorum
-     * @throws LockAcquisitionException if the attempt failed for another reason (node errors, validity)
+     * @return the lease, or empty when the lock is busy: another owner held it on at least one node and a quorum
+     *         of nodes answered (a split vote counts as busy; see {@link LockTakenException})
+     * @throws LockAcquisitionException if the attempt failed for another reason: fewer than a quorum of nodes
+     *                                  answered (node errors attached), or the validity was used up
      * @since 0.1.0
      */
     Optional<Lease> tryLock();

@@ -129,9 +129,12 @@ class KeepAliveSpec : FunSpec({
         shouldThrow<IllegalArgumentException> {
             LockOptions.builder().expiry(ms(1000)).keepAlive(KeepAlive.builder().interval(ms(1000)).build()).build()
         }.message!! shouldContain "keepAlive interval must be < expiry"
+        // Extensions are scheduled from the deadline, so the interval no longer bounds the margin; the round
+        // trip of an extension does (KeepAliveScheduleSpec).
+        LockOptions.builder().expiry(ms(1000)).keepAlive(KeepAlive.builder().interval(ms(500)).lostMargin(ms(500)).build()).build()
         shouldThrow<IllegalArgumentException> {
-            LockOptions.builder().expiry(ms(1000)).keepAlive(KeepAlive.builder().interval(ms(500)).lostMargin(ms(500)).build()).build()
-        }.message!! shouldContain "keepAlive lostMargin must be < expiry − interval"
+            LockOptions.builder().expiry(ms(1000)).keepAlive(KeepAlive.builder().interval(ms(500)).lostMargin(ms(900)).build()).build()
+        }.message!! shouldContain "keepAlive lostMargin must be in [20 ms, 858 ms] for expiry 1000 ms, was PT0.9S"
         shouldThrow<IllegalArgumentException> { KeepAlive.builder().maxExtensions(0) }.message shouldBe "maxExtensions must be >= 1, was 0"
         shouldThrow<IllegalArgumentException> { KeepAlive.builder().interval(Duration.ZERO) }.message shouldBe "interval must be > 0, was PT0S"
     }

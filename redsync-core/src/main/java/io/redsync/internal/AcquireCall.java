@@ -48,13 +48,19 @@ final class AcquireCall {
     private volatile String ownAnnouncement;
     /** This call's place among the waiters for release announcements, from the first wait on; null before. */
     private volatile Watches.Entry watch;
-    /** A release was announced while an attempt was in flight: retry at once instead of waiting. */
-    private volatile boolean announced;
     /**
-     * Whether the attempt in flight counts against {@code tries}. Attempts triggered by a release
-     * announcement do not: they only try earlier than the wait would have, and a failed one resumes that
-     * wait. Otherwise every release would cost each waiter a try, and under contention waiters would run
-     * out of tries in milliseconds instead of tries × delay, as redsync's polling gives.
+     * The release wake-up this call took and has not used yet: an attempt in flight is followed by an
+     * immediate retry, a pending wait is cut short. One the call cannot use (it ends first) passes to the
+     * next waiter.
+     */
+    private final Wakeup wake = new Wakeup(result::isDone);
+    /**
+     * Whether the attempt in flight counts against {@code tries}. Attempts made because the lock became
+     * free (a release was announced, or the look taken once listening found it free) do not: they only try
+     * earlier than the wait would have, and a failed one resumes that wait. Otherwise every release would
+     * cost each waiter a try, and under contention waiters would run out of tries in milliseconds instead of
+     * tries × delay, as redsync's polling gives. No other attempt is made: a call that is never woken makes
+     * exactly {@code tries} attempts.
      */
     private volatile boolean counted;
     /** When the next counted attempt is due (System.nanoTime). */
@@ -89,6 +95,11 @@ final class AcquireCall {
             unsubscribe();
         });
         result.whenComplete((lease, error) -> {
+            // A wake-up this call took but cannot use goes to the next waiter; after success it was ours.
+            String unused = wake.end();
+            if (unused != null && error != null) {
+                engine.watches.pass(mutex.key(), unused);
+            }
             if (error instanceof CancellationException) {
                 onCancel();
             }
@@ -106,7 +117,7 @@ final class AcquireCall {
         if (counts) {
             attempts++;
         }
-        announced = false;
+        wake.use();
         // A key holding this call's token can only be there after an earlier attempt of this call (the
         // token is the call's own): it counts as acquired. The first attempt needs no refresh, which lets
         // the node use a plain SET NX.
@@ -215,7 +226,7 @@ final class AcquireCall {
                     + " (" + attempts + (attempts == 1 ? " attempt)" : " attempts)"));
             return;
         }
-        if (announced) {
+        if (wake.pending()) {
             attempt(false); // the holder released while this attempt was in flight
             return;
         }
@@ -223,13 +234,13 @@ final class AcquireCall {
             attempt(true);
             return;
         }
-        Timeout next = Engine.schedule(() -> guarded(() -> attempt(true)), delayNanos);
+        Timeout next = Engine.scheduleExactly(() -> guarded(() -> attempt(true)), delayNanos);
         retry = next;
         if (result.isDone() && next.cancel()) {
             settled.complete(null);
             return;
         }
-        if (announced && next.cancel()) {
+        if (wake.pending() && next.cancel()) {
             // Announced while we were deciding how long to wait.
             retry = null;
             attempt(false);
@@ -239,8 +250,10 @@ final class AcquireCall {
     }
 
     /**
-     * On the first wait: listen for release announcements on every node. Once the first subscription is
-     * active, try again at once, since a release between our failed attempt and the subscription was missed.
+     * On the first wait: listen for release announcements on every node. A release between our failed
+     * attempt and the subscription would be missed: once the first subscription is active, look (GET) whether
+     * the lock is free on a quorum now, and try at once if it is. Only a look: an attempt made then whether
+     * or not the lock was free would be one more than {@code tries}.
      */
     private void subscribe() {
         if (!notify || watch != null) {
@@ -249,27 +262,41 @@ final class AcquireCall {
         ownAnnouncement = LockNode.announcementOf(value);
         Watches.Entry entry = engine.watches.join(mutex.key(), this::released);
         watch = entry;
-        entry.active().thenRun(this::wake);
+        entry.active().thenRun(this::lookWhetherFree);
         if (settled.isDone()) {
             unsubscribe();
         }
     }
 
+    private void lookWhetherFree() {
+        if (result.isDone()) {
+            return;
+        }
+        Ballot look = engine.fanOut(mutex.name(), mutex.order(), false, timeoutNanos, value, node -> node.get(mutex.key()));
+        look.decided.thenAccept(b -> {
+            // Free: absent, or still ours from an earlier attempt whose release failed, on a quorum.
+            if (b.votes().absent().size() + b.succeeded() >= engine.quorum) {
+                wake.self();
+                wakeNow();
+            }
+        });
+    }
+
     /**
      * A release was announced (on an I/O thread or the timer thread): whether this call takes the wake-up.
-     * It does unless the release was its own or it is no longer waiting; the next waiter is offered it then.
+     * It does unless the release was its own, it is no longer waiting, or it already holds one; the next
+     * waiter is offered it then.
      */
     private boolean released(String announcement) {
-        if (announcement.equals(ownAnnouncement) || result.isDone()) { // ownAnnouncement: set before joining
+        if (announcement.equals(ownAnnouncement) || !wake.offer(announcement)) { // ownAnnouncement: set before joining
             return false;
         }
-        wake();
+        wakeNow();
         return true;
     }
 
     /** Ends the wait now if one is pending; otherwise the attempt in flight is followed by an immediate retry. */
-    private void wake() {
-        announced = true;
+    private void wakeNow() {
         Timeout next = retry;
         if (next != null && next.cancel()) {
             retry = null;
@@ -294,14 +321,28 @@ final class AcquireCall {
         return engine.nodes.length - broken < engine.quorum;
     }
 
+    /**
+     * The rule telling "busy" from "failed": a call that did not get the lock failed because the lock is busy
+     * when another owner held it on at least one node and enough nodes answered to make a quorum, so that it
+     * was the other owner, not node failures, that kept this call from a quorum. With too few nodes answering
+     * it failed, whoever held the rest: no quorum could have been reached either way, and that needs the
+     * operator. Redlock's split votes (us on some nodes, another owner on others, a failed node or an even
+     * count leaving nobody a quorum) are contention: retrying later can succeed.
+     */
+    static boolean busy(Votes votes, int quorum) {
+        int answered = votes.nodeCount() - votes.failed().size() - votes.unanswered().size();
+        return !votes.heldByOthers().isEmpty() && answered >= quorum;
+    }
+
     private void fail(Ballot ballot, long elapsedNanos, long validity, String when) {
         Votes votes = ballot.votes();
         RedsyncException failure;
         String name = mutex.name();
-        if (votes.heldByOthers().size() >= engine.quorum) {
+        if (busy(votes, engine.quorum)) {
             long freeIn = ballot.freeInMillis();
             failure = new LockTakenException(name, "lock '" + name + "' is held by another owner on nodes "
-                    + votes.heldByOthers() + "; not acquired " + when, attempts, votes, freeIn < 0 ? null : Duration.ofMillis(freeIn));
+                    + votes.heldByOthers() + "; not acquired " + when + " (last attempt " + votes + ")", attempts, votes,
+                    freeIn < 0 ? null : Duration.ofMillis(freeIn));
         } else {
             String why = votes.succeeded().size() >= engine.quorum && validity <= 0
                     ? "; the last attempt took " + TimeUnit.NANOSECONDS.toMillis(elapsedNanos) + " ms, leaving no validity of the "

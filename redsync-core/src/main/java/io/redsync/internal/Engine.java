@@ -8,6 +8,7 @@ import io.redsync.UnlockFailedException;
 import io.redsync.Votes;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.Timeout;
+import io.netty.util.TimerTask;
 import io.redsync.spi.LockNode;
 
 import java.util.Set;
@@ -16,6 +17,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -81,6 +84,68 @@ final class Engine {
     /** Runs {@code task} on the timer thread after {@code delayNanos}; the returned handle cancels it. */
     static Timeout schedule(Runnable task, long delayNanos) {
         return TIMER.newTimeout(t -> task.run(), delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The wheel's tick: {@link #schedule} runs a task up to this much after its delay, never before. */
+    static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    /**
+     * Delays shorter than this are timed by {@link #scheduleExactly} on a precise scheduler: on the wheel
+     * a 1 ms retry delay became 10 ms, and a 20 ms one up to 30 ms.
+     */
+    private static final long EXACT_BELOW_NANOS = 5 * TICK_NANOS;
+
+    /**
+     * Times the short waits the wheel would round up. Its thread is a {@link TimerThread} too, so the same
+     * rule holds: no caller code runs on it. Idle unless short retry delays are in use.
+     */
+    private static final class Exact {
+        static final ScheduledThreadPoolExecutor EXECUTOR = new ScheduledThreadPoolExecutor(1, r -> new TimerThread(r, "redsync-exact-timer"));
+
+        static {
+            EXECUTOR.setRemoveOnCancelPolicy(true);
+        }
+    }
+
+    /**
+     * As {@link #schedule}, but a delay below 50 ms (five ticks) is kept to within scheduling noise instead
+     * of being rounded up to the tick: for retry delays, whose length the caller chose.
+     */
+    static Timeout scheduleExactly(Runnable task, long delayNanos) {
+        if (delayNanos >= EXACT_BELOW_NANOS) {
+            return schedule(task, delayNanos);
+        }
+        ScheduledFuture<?> future = Exact.EXECUTOR.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+        return new ExactTimeout(future, task);
+    }
+
+    /** A task on the precise scheduler, seen through the wheel's handle type. */
+    private record ExactTimeout(ScheduledFuture<?> future, Runnable runnable) implements Timeout {
+        @Override
+        public io.netty.util.Timer timer() {
+            return TIMER;
+        }
+
+        @Override
+        public TimerTask task() {
+            return t -> runnable.run();
+        }
+
+        @Override
+        public boolean isExpired() {
+            return future.isDone() && !future.isCancelled();
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return future.isCancelled();
+        }
+
+        /** True iff the task had not started: as the wheel's. */
+        @Override
+        public boolean cancel() {
+            return future.cancel(false);
+        }
     }
 
     /** Sends {@code call} to every node in {@code order}; the ballot decides when enough have answered. */
@@ -382,6 +447,11 @@ final class Engine {
     CompletableFuture<Boolean> check(String lockName, String key, String value, int[] order, boolean failFast, long timeoutNanos) {
         Ballot ballot = fanOut(lockName, order, failFast, timeoutNanos, value, n -> n.get(key));
         return ballot.decided.thenApply(b -> b.succeeded() >= quorum);
+    }
+
+    /** GET on every node: whose {@code key} is where ({@code value}'s count as succeeded), for a keeper's look between extensions. */
+    CompletableFuture<Votes> look(String lockName, String key, String value, int[] order, long timeoutNanos) {
+        return fanOut(lockName, order, false, timeoutNanos, value, n -> n.get(key)).decided.thenApply(Ballot::votes);
     }
 
     void register(AcquireCall call) {

@@ -120,7 +120,7 @@ final class LeaseImpl implements Lease {
             if (keeper != null || lost != null) {
                 return this;
             }
-            keeper = new Keeper(this, mutex.engine(), policy, mutex.options().expiry());
+            keeper = new Keeper(this, mutex, policy);
             started = keeper;
         }
         started.start();

@@ -22,7 +22,10 @@ import java.util.function.Predicate;
  * the one waiting longest that takes it. A release announced by fewer nodes (a failed attempt giving back
  * the node or two it took) wakes one after a short grace instead. The others keep waiting for the next
  * release, as they would have lost to the first anyway; their own retry delays still run, so a waiter woken
- * in vain (its attempt lost to another process) costs the rest nothing but the announcement.
+ * in vain (its attempt lost to another process) costs the rest nothing but the announcement. A waiter that
+ * took the wake-up but ends before using it (its last try or its budget was used up by the attempt in
+ * flight, or it was cancelled) hands it back with {@link #pass}, and the next waiter gets it: otherwise
+ * everyone else would sleep out their retry delay with the lock free.
  *
  * <p>Why not wake everyone on every copy, as each waiter once did for itself: waiters woken by the first
  * copy found the key still held on the nodes whose release had not run yet, and waiters woken on several
@@ -61,6 +64,17 @@ final class Watches {
             return w;
         });
         return new Entry(key, listener, watch.active);
+    }
+
+    /**
+     * Offers a wake-up that a waiter took but could not use to the listeners of {@code key}, longest waiting
+     * first, as a release is offered.
+     */
+    void pass(String key, String announcement) {
+        Watch watch = byKey.get(key);
+        if (watch != null) {
+            watch.wakeOne(watch.listeners(), announcement);
+        }
     }
 
     /** One listener's membership. */
@@ -124,6 +138,10 @@ final class Watches {
 
         synchronized void add(Predicate<String> listener) {
             listeners.add(listener);
+        }
+
+        synchronized Object[] listeners() {
+            return listeners.toArray();
         }
 
         /** Removes {@code listener}; when it was the last, unsubscribes and returns true. */
