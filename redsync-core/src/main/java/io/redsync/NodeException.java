@@ -50,9 +50,14 @@ public final class NodeException extends RedsyncException {
         /** The node is a replica and refused a write ({@code READONLY}). */
         READ_ONLY_REPLICA(true, "the node is a read-only replica; Redlock needs independent masters: point the URI at "
                 + "a master, or make this node one (REPLICAOF NO ONE)"),
-        /** The node reached {@code maxmemory} under the {@code noeviction} policy ({@code OOM}). */
-        OUT_OF_MEMORY(false, "the node is full (used memory > maxmemory with maxmemory-policy noeviction): free memory, "
-                + "raise maxmemory, or use an eviction policy such as volatile-lru"),
+        /**
+         * The node reached {@code maxmemory} under the {@code noeviction} policy ({@code OOM}). Keep that policy on
+         * lock nodes: every lock key has a TTL, so a {@code volatile-*} policy evicts live lock keys first (a lease
+         * silently loses nodes), and an {@code allkeys-*} policy can also evict fencing counters (tokens repeat).
+         */
+        OUT_OF_MEMORY(false, "the node is full (used memory > maxmemory with maxmemory-policy noeviction): free memory or "
+                + "raise maxmemory, and keep noeviction (an eviction policy would evict live lock keys, which all have a TTL, "
+                + "or fencing counters); keep other data off the lock nodes"),
         /**
          * The lock key holds another type of value, such as a list ({@code WRONGTYPE}): something else uses the
          * key.
@@ -73,6 +78,13 @@ public final class NodeException extends RedsyncException {
          */
         TLS(true, "check that the port serves TLS (rediss:// only for TLS ports) and that the server's certificate "
                 + "is trusted (pass your CA with Redsync.Builder.sslOptions) and names the host you connect to"),
+        /**
+         * Two of the instance's node entries reach the same Redis server (another host name, address, port mapping
+         * or database number for one process, found by its {@code INFO server} run_id when connecting): that one
+         * process would cast two votes, so the entry found second fails every call.
+         */
+        SAME_SERVER(true, "two node URIs reach one Redis server, which would then cast two votes; give each node a "
+                + "distinct, independent master (a database number does not make another node)"),
         /** No reply within the node timeout. */
         TIMEOUT(false, "the node did not answer within the node timeout: it is overloaded, paused or far away, or the "
                 + "network drops packets; raise LockOptions.nodeTimeout if the node is just slow (on a rediss:// node's "
@@ -94,7 +106,7 @@ public final class NodeException extends RedsyncException {
          * freed, the network recovering).
          *
          * @return true for {@link #AUTHENTICATION}, {@link #PERMISSION}, {@link #READ_ONLY_REPLICA},
-         *         {@link #WRONG_TYPE}, {@link #UNKNOWN_HOST} and {@link #TLS}
+         *         {@link #WRONG_TYPE}, {@link #UNKNOWN_HOST}, {@link #TLS} and {@link #SAME_SERVER}
          * @since 0.1.0
          */
         public boolean isConfiguration() {
@@ -192,6 +204,8 @@ public final class NodeException extends RedsyncException {
             switch (c.getName()) {
                 case "io.lettuce.core.RedisCommandTimeoutException":
                     return Reason.TIMEOUT;
+                case "io.redsync.internal.SameServerException":
+                    return Reason.SAME_SERVER;
                 case "io.netty.channel.ConnectTimeoutException":
                     return Reason.UNREACHABLE;
                 case "io.lettuce.core.RedisException":

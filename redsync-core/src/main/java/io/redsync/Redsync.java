@@ -4,9 +4,11 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SslOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.resource.ClientResources;
 import io.redsync.internal.RedsyncImpl;
 import io.redsync.spi.LockNode;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -167,6 +169,30 @@ public interface Redsync extends AutoCloseable {
     <T, E extends Exception> T executeLocked(String name, LockOptions options, LockedAction<T, E> action)
             throws E, InterruptedException;
 
+    /**
+     * Connects every node not connected yet and waits until each connection is up or its connect failed, at most
+     * {@code timeout}. Lock calls do not need it (their first attempt starts once the nodes are connected, waiting
+     * at most the {@linkplain Builder#connectTimeout(Duration) connect timeout}); call it where the first lock call
+     * must not wait for connecting, e.g. at startup, or to find out early whether the nodes are reachable.
+     *
+     * <pre>{@code
+     * if (!redsync.awaitConnected(Duration.ofSeconds(10))) {
+     *     log.warn("not every Redis node is connected yet; lock calls will report the failing ones");
+     * }
+     * }</pre>
+     *
+     * <p>A node whose connect failed is not connected again here until the next call (of this method or a lock
+     * call); its failure is reported by lock calls, with the reason.
+     *
+     * @param timeout how long to wait at most; zero only starts connecting
+     * @return true if every node's connection is up; false if one failed to connect or the timeout passed first
+     * @throws InterruptedException if the thread is interrupted while waiting; the connects go on in the
+     *                              background, and the interrupt status is cleared
+     * @throws IllegalStateException if this instance is closed
+     * @since 0.1.0
+     */
+    boolean awaitConnected(Duration timeout) throws InterruptedException;
+
     /** @return the options {@link #mutex(String)} uses @since 0.1.0 */
     LockOptions defaults();
 
@@ -199,6 +225,8 @@ public interface Redsync extends AutoCloseable {
         private String keyPrefix = "";
         private LockOptions defaults = LockOptions.defaults();
         private SslOptions sslOptions;
+        private ClientResources clientResources;
+        private Duration connectTimeout = RedsyncImpl.DEFAULT_CONNECT_TIMEOUT;
 
         private Builder() {
         }
@@ -319,16 +347,57 @@ public interface Redsync extends AutoCloseable {
         }
 
         /**
-         * Validates the nodes and builds the instance. Connects to nothing yet.
+         * Uses your Lettuce resources (event loops, timers, DNS resolver, event bus, metrics and tracing) for the
+         * client this instance makes for the nodes added by {@link #uri(String)}, instead of the library's own
+         * shared ones. They stay yours: closing the instance never shuts them down. Nodes given as your own client
+         * ({@link #node(RedisClient, RedisURI)}) use that client's resources.
+         *
+         * <pre>{@code
+         * ClientResources resources = DefaultClientResources.create(); // or your application's (e.g. Spring Boot's)
+         * Redsync redsync = Redsync.builder().uris(uris).clientResources(resources).build();
+         * ...
+         * redsync.close();
+         * resources.shutdown();
+         * }</pre>
+         *
+         * @param clientResources the resources, shut down by you after the instance is closed
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder clientResources(ClientResources clientResources) {
+            this.clientResources = Objects.requireNonNull(clientResources, "clientResources must not be null");
+            return this;
+        }
+
+        /**
+         * Sets how long connecting to a node may take: the TCP connect of the nodes added by {@link #uri(String)},
+         * and for every node how long a lock call waits for a connection still being made before its first attempt
+         * starts (connecting is not part of an attempt: its validity and node timeouts start once the connections
+         * are up). Within the call's {@link LockOptions#acquireTimeout() acquire timeout}, if one is set. Default 5 s.
+         *
+         * @param connectTimeout positive
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder connectTimeout(Duration connectTimeout) {
+            this.connectTimeout = Objects.requireNonNull(connectTimeout, "connectTimeout must not be null");
+            return this;
+        }
+
+        /**
+         * Validates the nodes and builds the instance. Starts connecting in the background; never blocks or fails
+         * on the network (lock calls report unreachable nodes).
          *
          * @return the instance
          * @throws IllegalArgumentException if there are no nodes, a URI is malformed or uses an unsupported
-         *                                  scheme, two entries name the same node, or {@link #sslOptions} was set
-         *                                  but no URI uses {@code rediss://}
+         *                                  scheme, two entries name the same node or the same host and port, {@link
+         *                                  #sslOptions} was set but no URI uses {@code rediss://}, {@link
+         *                                  #clientResources} was set but no node is a URI, or the connect timeout is
+         *                                  not positive
          * @since 0.1.0
          */
         public Redsync build() {
-            return new RedsyncImpl(List.copyOf(nodes), keyPrefix, defaults, sslOptions);
+            return new RedsyncImpl(List.copyOf(nodes), keyPrefix, defaults, sslOptions, clientResources, connectTimeout);
         }
     }
 }

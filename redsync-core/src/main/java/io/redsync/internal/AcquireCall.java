@@ -104,8 +104,42 @@ final class AcquireCall {
                 onCancel();
             }
         });
-        attempt(true);
+        // Connecting is not part of an attempt: its clock and node timeouts start once the nodes' connections
+        // are up (or failed, or the connect timeout passed), so a fresh instance's first call is measured like
+        // any other. Within the acquire timeout, if one is set.
+        long connectBound = engine.connectTimeoutNanos();
+        if (hasBudget) {
+            connectBound = Math.min(connectBound, budgetDeadline - System.nanoTime());
+        }
+        CompletableFuture<Void> connected = engine.connected(connectBound);
+        if (connected.isDone()) {
+            attempt(true);
+        } else {
+            connected.whenComplete((v, e) -> guarded(() -> attempt(true)));
+        }
         return result;
+    }
+
+    /**
+     * Completes once nothing of this call is in flight any more: it is settled, and every cleanup release it sent
+     * (also those to nodes it does not wait for, whose acquire had not answered) has run or failed. Closing the
+     * instance waits for it before it closes the connections.
+     */
+    CompletableFuture<Void> quiet() {
+        return settled.thenCompose(v -> {
+            java.util.List<CompletableFuture<?>> sent = new java.util.ArrayList<>();
+            for (CompletableFuture<?> f : cleanupSent) {
+                if (f != null) {
+                    sent.add(f);
+                }
+            }
+            return CompletableFuture.allOf(sent.toArray(CompletableFuture<?>[]::new));
+        });
+    }
+
+    /** This call's node timeout, which bounds how long closing the instance waits for it. */
+    long nodeTimeoutNanos() {
+        return timeoutNanos;
     }
 
     private void attempt(boolean counts) {

@@ -11,6 +11,8 @@ import io.netty.util.Timeout;
 import io.netty.util.TimerTask;
 import io.redsync.spi.LockNode;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -21,6 +23,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
 
 /**
@@ -74,11 +77,115 @@ final class Engine {
     private volatile boolean closing;
     /** Nothing is sent any more. */
     private volatile boolean closed;
+    /** How long a call waits for nodes still connecting before its first attempt starts. */
+    private final long connectTimeoutNanos;
+    /** Per node: its connect (done or in flight), completing after the same-server check; replaced once failed. */
+    private final AtomicReferenceArray<CompletableFuture<Void>> connects;
+    /** Guarded by itself: per node, the server identity it reported on connecting (null while unknown). */
+    private final String[] serverIds;
+    /** Per node: set when it turned out to be the same server as another node; every call to it fails with it. */
+    private final AtomicReferenceArray<SameServerException> sameServer;
 
-    Engine(LockNode[] nodes) {
+    Engine(LockNode[] nodes, long connectTimeoutNanos) {
         this.nodes = nodes;
         this.quorum = nodes.length / 2 + 1;
         this.watches = new Watches(nodes, quorum);
+        this.connectTimeoutNanos = connectTimeoutNanos;
+        this.connects = new AtomicReferenceArray<>(nodes.length);
+        this.serverIds = new String[nodes.length];
+        this.sameServer = new AtomicReferenceArray<>(nodes.length);
+    }
+
+    /**
+     * Connects every node not connected yet (again, for one whose last connect failed). Completes when each
+     * node's connect has finished, successfully or not, or after {@code boundNanos}, whichever comes first;
+     * never exceptionally. Connecting is not part of a Redlock attempt: lock calls start their first attempt,
+     * its clock and its node timeouts, once this completes.
+     */
+    CompletableFuture<Void> connected(long boundNanos) {
+        List<CompletableFuture<Void>> pending = null;
+        for (int i = 0; i < nodes.length; i++) {
+            CompletableFuture<Void> c = connect(i);
+            if (!c.isDone()) {
+                if (pending == null) {
+                    pending = new ArrayList<>();
+                }
+                pending.add(c);
+            }
+        }
+        if (pending == null || boundNanos <= 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        Timeout bound = schedule(() -> out.complete(null), boundNanos);
+        CompletableFuture.allOf(pending.toArray(CompletableFuture<?>[]::new)).whenComplete((v, e) -> {
+            bound.cancel();
+            out.complete(null);
+        });
+        return out;
+    }
+
+    /** As {@link #connected(long)} with the instance's connect timeout. */
+    CompletableFuture<Void> connected() {
+        return connected(connectTimeoutNanos);
+    }
+
+    long connectTimeoutNanos() {
+        return connectTimeoutNanos;
+    }
+
+    /** Whether every node's connection is up. */
+    boolean allConnected() {
+        for (int i = 0; i < nodes.length; i++) {
+            CompletableFuture<Void> c = connects.get(i);
+            if (c == null || !c.isDone() || c.isCompletedExceptionally()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private CompletableFuture<Void> connect(int node) {
+        CompletableFuture<Void> current = connects.get(node);
+        if (current != null && !current.isCompletedExceptionally()) {
+            return current;
+        }
+        CompletableFuture<Void> next;
+        try {
+            next = nodes[node].connect().toCompletableFuture().thenAccept(id -> {
+                checkSameServer(node, id);
+                SameServerException same = sameServer.get(node);
+                if (same != null) {
+                    throw same; // not connected as far as the caller is concerned
+                }
+            });
+        } catch (RuntimeException e) {
+            next = CompletableFuture.failedFuture(e);
+        }
+        // Two callers racing here both ask the node, which connects once; either future will do.
+        connects.compareAndSet(node, current, next);
+        return next;
+    }
+
+    /**
+     * Two node entries reaching one server (another host name, address or database number of the same process)
+     * would let that one process cast two votes. The node found second is failed for good: every call to it
+     * fails with a configuration error naming both.
+     */
+    private void checkSameServer(int node, String serverId) {
+        if (serverId == null) {
+            return;
+        }
+        synchronized (serverIds) {
+            for (int other = 0; other < nodes.length; other++) {
+                if (other != node && serverId.equals(serverIds[other])) {
+                    sameServer.compareAndSet(node, null, new SameServerException(node, nodes[node].address(), other,
+                            nodes[other].address(), serverId));
+                    return;
+                }
+            }
+            serverIds[node] = serverId;
+        }
     }
 
     /** Runs {@code task} on the timer thread after {@code delayNanos}; the returned handle cancels it. */
@@ -188,7 +295,7 @@ final class Engine {
 
     private NodeException timeoutError(String lockName, int node, long timeoutNanos) {
         return nodeError(lockName, node, new NodeTimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                + " ms (node timeout; on first use it includes connecting)"));
+                + " ms (node timeout)"));
     }
 
     /**
@@ -216,6 +323,11 @@ final class Engine {
     private CompletionStage<?> dispatch(Ballot ballot, int slot, String lockName, int node, Function<LockNode, CompletionStage<?>> call) {
         if (closed) {
             ballot.failure(slot, nodeError(lockName, node, new IllegalStateException("Redsync is closed")));
+            return null;
+        }
+        SameServerException same = sameServer.get(node);
+        if (same != null) {
+            ballot.failure(slot, nodeError(lockName, node, same));
             return null;
         }
         CompletionStage<?> stage;
@@ -466,17 +578,23 @@ final class Engine {
     }
 
     /**
-     * Fails every waiting lock call, waits up to {@code boundNanos} for their cleanup to reach the nodes,
-     * then stops sending. The caller closes the nodes afterwards; timeouts still pending fire as usual.
+     * Fails every waiting lock call, waits for their cleanup to reach the nodes (every release they sent, see
+     * {@link AcquireCall#quiet()}), then stops sending. The wait is
+     * bounded by what those calls themselves may take: twice the longest node timeout among them (the attempt in
+     * flight, then its cleanup) plus {@code slackNanos}, so a call made with a longer per-call node timeout than
+     * the defaults' is waited for too. The caller closes the nodes afterwards; timeouts still pending fire as usual.
      */
-    void close(long boundNanos) {
+    void close(long slackNanos) {
         closing = true;
-        CompletableFuture<?>[] pending = active.stream().map(call -> {
+        long longest = 0;
+        List<CompletableFuture<?>> pending = new ArrayList<>();
+        for (AcquireCall call : active) {
             call.closeNow();
-            return call.settled;
-        }).toArray(CompletableFuture<?>[]::new);
+            pending.add(call.quiet());
+            longest = Math.max(longest, call.nodeTimeoutNanos());
+        }
         try {
-            CompletableFuture.allOf(pending).get(boundNanos, TimeUnit.NANOSECONDS);
+            CompletableFuture.allOf(pending.toArray(CompletableFuture<?>[]::new)).get(2 * longest + slackNanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {

@@ -2,9 +2,12 @@ package io.redsync.internal;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCredentials;
+import io.lettuce.core.RedisCredentialsProvider;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.SslOptions;
+import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.redsync.Lease;
@@ -57,20 +60,32 @@ public final class RedsyncImpl implements Redsync {
      * @param defaults  default options
      */
     public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults) {
-        this(specs, keyPrefix, defaults, null);
+        this(specs, keyPrefix, defaults, null, null, DEFAULT_CONNECT_TIMEOUT);
     }
+
+    /** The connect timeout when none is set: ample for a TLS handshake on a cold, loaded JVM. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
     /**
      * Validates the node specifications and builds the instance.
      *
-     * @param specs      URIs (String), {@link ClientNode}s, connections or {@link LockNode}s
-     * @param keyPrefix  the key prefix
-     * @param defaults   default options
-     * @param sslOptions TLS settings for the client made for URI nodes, or null for Lettuce's defaults
+     * @param specs           URIs (String), {@link ClientNode}s, connections or {@link LockNode}s
+     * @param keyPrefix       the key prefix
+     * @param defaults        default options
+     * @param sslOptions      TLS settings for the client made for URI nodes, or null for Lettuce's defaults
+     * @param clientResources the caller's Lettuce resources for the client made for URI nodes (never shut down
+     *                        here), or null for the library's shared ones
+     * @param connectTimeout  how long a connect may take, and a lock call waits for nodes still connecting
      */
-    public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions) {
+    public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions,
+                       ClientResources clientResources, Duration connectTimeout) {
         this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix must not be null");
         this.defaults = Objects.requireNonNull(defaults, "defaults must not be null");
+        Objects.requireNonNull(connectTimeout, "connectTimeout must not be null");
+        if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+            throw new IllegalArgumentException("connectTimeout must be positive, was " + connectTimeout
+                    + "; e.g. Duration.ofSeconds(5)");
+        }
         if (specs.isEmpty()) {
             throw new IllegalArgumentException("no Redis nodes given: add at least one, e.g. Redsync.create(\"redis://host1:6379\", "
                     + "\"redis://host2:6379\", \"redis://host3:6379\") (Redlock wants an odd number of independent masters)");
@@ -78,16 +93,18 @@ public final class RedsyncImpl implements Redsync {
         // Parse and check everything before creating any resource, so bad input leaks nothing.
         List<RedisURI> uris = new ArrayList<>();
         Map<String, Integer> seen = new HashMap<>();
+        Map<Integer, String> shown = new HashMap<>();
         Map<Object, Integer> seenObjects = new IdentityHashMap<>();
         for (int i = 0; i < specs.size(); i++) {
             Object spec = specs.get(i);
-            String identity;
+            RedisURI uri;
             if (spec instanceof String s) {
-                RedisURI uri = parse(i, s);
+                uri = parse(i, s, connectTimeout);
                 uris.add(uri);
-                identity = LettuceNode.addressOf(uri).toLowerCase(Locale.ROOT);
+                shown.put(i, mask(s.trim()));
             } else if (spec instanceof ClientNode c) {
-                identity = LettuceNode.addressOf(c.uri()).toLowerCase(Locale.ROOT);
+                uri = c.uri();
+                shown.put(i, LettuceNode.addressOf(uri));
             } else {
                 Integer earlier = seenObjects.put(spec, i);
                 if (earlier != null) {
@@ -96,40 +113,66 @@ public final class RedsyncImpl implements Redsync {
                 }
                 continue;
             }
-            Integer earlier = seen.put(identity, i);
+            // One server, one vote: the database number does not make another node.
+            String server = (uri.getSocket() != null ? uri.getSocket() : uri.getHost() + ":" + uri.getPort()).toLowerCase(Locale.ROOT);
+            Integer earlier = seen.put(server, i);
             if (earlier != null) {
-                throw new IllegalArgumentException("nodes " + earlier + " and " + i + " both name " + identity
-                        + "; each node must be an independent Redis master given once");
+                throw new IllegalArgumentException("nodes " + earlier + " ('" + shown.get(earlier) + "') and " + i + " ('"
+                        + shown.get(i) + "') both reach the Redis server at " + server + " (a database number does not make "
+                        + "another node): one process would cast two votes and could hold a majority alone; give each node "
+                        + "once, each an independent Redis master");
             }
         }
         if (sslOptions != null && uris.stream().noneMatch(RedisURI::isSsl)) {
             throw new IllegalArgumentException("sslOptions was set, but no node URI uses TLS: give TLS nodes as "
                     + "rediss://host:port (nodes given as your own RedisClient use that client's SslOptions)");
         }
+        if (clientResources != null && uris.isEmpty()) {
+            throw new IllegalArgumentException("clientResources was set, but no node is given as a URI: the resources are "
+                    + "used for the client made for URI nodes (nodes given as your own RedisClient use that client's resources)");
+        }
         if (specs.size() % 2 == 0) {
             LOG.warn("Redsync over {} nodes: an even count tolerates no more failures than {} nodes; prefer an odd number",
                     specs.size(), specs.size() - 1);
         }
 
-        if (!uris.isEmpty()) {
-            ownResources = SharedResources.acquire();
-            ownClient = RedisClient.create(ownResources);
-            ClientOptions.Builder options = ClientOptions.builder();
-            if (sslOptions != null) {
-                options.sslOptions(sslOptions);
+        ClientResources shared = null;
+        RedisClient client = null;
+        boolean built = false;
+        try {
+            if (!uris.isEmpty()) {
+                if (clientResources == null) {
+                    shared = SharedResources.acquire();
+                }
+                client = RedisClient.create(clientResources != null ? clientResources : shared);
+                ClientOptions.Builder options = ClientOptions.builder();
+                if (sslOptions != null) {
+                    options.sslOptions(sslOptions);
+                }
+                client.setOptions(options
+                        // A command issued while a node is disconnected fails at once instead of being queued
+                        // and replayed later, when its attempt is long decided (it could leave a stray key).
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                        .autoReconnect(true)
+                        .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).build())
+                        .build());
             }
-            ownClient.setOptions(options
-                    // A command issued while a node is disconnected fails at once instead of being queued
-                    // and replayed later, when its attempt is long decided (it could leave a stray key).
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                    .autoReconnect(true)
-                    .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(5)).build())
-                    .build());
-        } else {
-            ownResources = null;
-            ownClient = null;
+            ownResources = shared;
+            ownClient = client;
+            this.engine = new Engine(nodes(specs, uris, client), connectTimeout.toNanos());
+            built = true;
+        } finally {
+            if (!built) {
+                // Whatever failed, the shared resources' count returns to where it was.
+                shutDown(client, shared);
+            }
         }
+        // Connect now, in the background: building never blocks or fails on the network (a failure is
+        // reported by the lock calls), and the first lock call usually finds the connections up.
+        engine.connected(0);
+    }
 
+    private static LockNode[] nodes(List<Object> specs, List<RedisURI> uris, RedisClient ownClient) {
         LockNode[] nodes = new LockNode[specs.size()];
         int next = 0;
         for (int i = 0; i < specs.size(); i++) {
@@ -146,17 +189,23 @@ public final class RedsyncImpl implements Redsync {
                 nodes[i] = (LockNode) spec;
             }
         }
-        this.engine = new Engine(nodes);
-        // Connect owned nodes now, in the background: building never blocks or fails on the network, and
-        // the first lock call need not spend its node timeout on connecting.
-        for (LockNode node : nodes) {
-            if (node instanceof LettuceNode lettuce) {
-                lettuce.connectInBackground();
+        return nodes;
+    }
+
+    /** Shuts down a client this instance made, then gives back the shared resources, even if the shutdown failed. */
+    private static void shutDown(RedisClient client, ClientResources shared) {
+        try {
+            if (client != null) {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            }
+        } finally {
+            if (shared != null) {
+                SharedResources.release(shared);
             }
         }
     }
 
-    private static RedisURI parse(int index, String text) {
+    private static RedisURI parse(int index, String text, Duration connectTimeout) {
         String shown = mask(text);
         String lower = text.trim().toLowerCase(Locale.ROOT);
         if (!(lower.startsWith("redis://") || lower.startsWith("rediss://") || lower.startsWith("redis-socket://"))) {
@@ -177,6 +226,20 @@ public final class RedsyncImpl implements Redsync {
         if (uri.getSocket() == null && (uri.getPort() < 1 || uri.getPort() > 65535)) {
             throw new IllegalArgumentException("node " + index + " URI '" + shown + "' has port " + uri.getPort()
                     + "; a port must be in 1..65535");
+        }
+        // A handshake that hangs (a port that accepts but does not answer) fails after the connect timeout instead
+        // of Lettuce's 60 s default, and the next call connects again.
+        uri.setTimeout(connectTimeout);
+        // Lettuce 7 gives a URI's password a provider that is not "immediate", which makes its handshake continue
+        // off the event loop and race the connection's activation (docs/lettuce-handshake-race.md). The
+        // credentials of a URI we parsed are fixed: hand them over as a static provider, which Lettuce resolves
+        // at once on the event loop.
+        RedisCredentialsProvider provider = uri.getCredentialsProvider();
+        if (provider != null && !(provider instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider)) {
+            RedisCredentials credentials = provider.resolveCredentials().block();
+            if (credentials != null) {
+                uri.setCredentialsProvider(new StaticCredentialsProvider(credentials));
+            }
         }
         return uri;
     }
@@ -303,6 +366,25 @@ public final class RedsyncImpl implements Redsync {
     }
 
     @Override
+    public boolean awaitConnected(Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout must not be null");
+        if (closed.get()) {
+            throw new IllegalStateException("Redsync is closed; build a new instance");
+        }
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        }
+        long nanos = timeout.toNanos();
+        CompletableFuture<Void> done = engine.connected(nanos);
+        try {
+            done.get(nanos + TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // Never exceptional, and bounded by the same timeout on the timer: nothing to report but the state.
+        }
+        return engine.allConnected();
+    }
+
+    @Override
     public LockOptions defaults() {
         return defaults;
     }
@@ -327,18 +409,18 @@ public final class RedsyncImpl implements Redsync {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        // Waiting lock calls fail; their cleanup releases still go out before the connections close.
-        engine.close(defaults.nodeTimeout().toNanos() * 2 + TimeUnit.MILLISECONDS.toNanos(500));
-        for (LockNode node : engine.nodes) {
-            try {
-                node.close();
-            } catch (RuntimeException e) {
-                LOG.warn("closing node {} failed: {}", node.address(), e.toString());
+        try {
+            // Waiting lock calls fail; their cleanup releases still go out before the connections close.
+            engine.close(TimeUnit.MILLISECONDS.toNanos(500));
+            for (LockNode node : engine.nodes) {
+                try {
+                    node.close();
+                } catch (RuntimeException e) {
+                    LOG.warn("closing node {} failed: {}", node.address(), e.toString());
+                }
             }
-        }
-        if (ownClient != null) {
-            ownClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-            SharedResources.release(ownResources);
+        } finally {
+            shutDown(ownClient, ownResources);
         }
     }
 

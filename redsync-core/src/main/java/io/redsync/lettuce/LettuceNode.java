@@ -11,6 +11,8 @@ import io.lettuce.core.codec.StringCodec;
 import io.redsync.spi.AcquireReply;
 import io.redsync.spi.LockNode;
 import io.redsync.spi.Ownership;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.List;
@@ -34,14 +36,22 @@ import java.util.function.Function;
  * @since 0.1.0
  */
 public final class LettuceNode implements LockNode {
+    private static final Logger LOG = LoggerFactory.getLogger(LettuceNode.class);
     private final RedisClient client;
     private final RedisURI uri;
     private final String address;
     private final boolean ownsConnection;
     /** The established connection; null until the first connect succeeded and its queue drained. */
     private volatile StatefulRedisConnection<String, String> ready;
-    /** Guarded by this: the connect in flight, and the commands waiting for it in issue order. */
-    private CompletableFuture<StatefulRedisConnection<String, String>> connecting;
+    /**
+     * Guarded by this: the connect in flight (completing with the server's run_id once the queue below has run,
+     * or with the connect's failure), and the commands waiting for it in issue order.
+     */
+    private CompletableFuture<String> connecting;
+    /** The server's run_id, learnt on connecting; null when unknown (INFO refused, or a given connection). */
+    private volatile String serverId;
+    /** Whether the eviction policy was checked (once per node). */
+    private volatile boolean evictionChecked;
     private final ArrayDeque<Consumer<StatefulRedisConnection<String, String>>> waiting = new ArrayDeque<>();
     private final ArrayDeque<Consumer<Throwable>> failures = new ArrayDeque<>();
     private boolean closed;
@@ -107,13 +117,40 @@ public final class LettuceNode implements LockNode {
     }
 
     /**
-     * Starts connecting now, without waiting, so the first lock call does not pay for the connection
-     * within its node timeout. A failure is not reported here: the next call connects again and reports it.
+     * Connects now, unless connected or connecting. When the connection is up, and before any queued command is
+     * sent, the node asks the server {@code INFO}: its run_id names the server (so two entries reaching one server
+     * can be told apart) and its {@code maxmemory-policy} is checked: anything but {@code noeviction} is logged
+     * once as a warning, since every lock key has a TTL (volatile-* policies evict live locks) and allkeys-*
+     * policies can evict fencing counters. Where the ACL user may not run INFO, both checks are skipped silently.
      *
+     * @return completes with the server's run_id (null when unknown) once commands can be sent, or with the
+     *         connect's failure
      * @since 0.1.0
      */
-    public void connectInBackground() {
-        withConnection(commands -> CompletableFuture.completedFuture(null));
+    @Override
+    public CompletionStage<String> connect() {
+        if (ready != null) {
+            return CompletableFuture.completedFuture(serverId);
+        }
+        CompletableFuture<String> inFlight;
+        boolean start = false;
+        synchronized (this) {
+            if (ready != null) {
+                return CompletableFuture.completedFuture(serverId);
+            }
+            if (closed) {
+                return CompletableFuture.failedFuture(new IllegalStateException("node " + address + " is closed"));
+            }
+            if (connecting == null) {
+                connecting = new CompletableFuture<>();
+                start = true;
+            }
+            inFlight = connecting;
+        }
+        if (start) {
+            startConnect();
+        }
+        return inFlight.copy();
     }
 
     /**
@@ -236,6 +273,7 @@ public final class LettuceNode implements LockNode {
             return op.apply(c.async());
         }
         CompletableFuture<T> out = new CompletableFuture<>();
+        boolean start = false;
         synchronized (this) {
             c = ready;
             if (c == null) {
@@ -260,16 +298,42 @@ public final class LettuceNode implements LockNode {
                 });
                 failures.add(out::completeExceptionally);
                 if (connecting == null) {
-                    connecting = client.connectAsync(StringCodec.UTF8, uri).toCompletableFuture();
-                    connecting.whenComplete(this::connected);
+                    connecting = new CompletableFuture<>();
+                    start = true;
                 }
-                return out;
             }
         }
-        return op.apply(c.async());
+        if (c != null) {
+            return op.apply(c.async());
+        }
+        if (start) {
+            startConnect();
+        }
+        return out;
     }
 
-    /** Runs the queued commands in order; on failure fails them and lets the next call connect again. */
+    /** Called by whoever set {@link #connecting}, outside the lock. */
+    private void startConnect() {
+        Connector.connect(client, () -> client.connectAsync(StringCodec.UTF8, uri)).whenComplete((connection, error) ->
+                connected(connection, error == null ? null : explained(error)));
+    }
+
+    /** Lettuce's "requires epoll or kqueue" says what is missing, not where to get it. */
+    private Throwable explained(Throwable error) {
+        Throwable t = unwrap(error);
+        if (uri.getSocket() != null && t instanceof IllegalStateException && t.getMessage() != null
+                && t.getMessage().contains("requires epoll or kqueue")) {
+            return new IllegalStateException("a redis-socket:// node needs Netty's native transport on the class path: add "
+                    + "io.netty:netty-transport-native-epoll with classifier linux-x86_64 (or linux-aarch_64), in the version "
+                    + "of the Netty you use (on macOS: netty-transport-native-kqueue, osx-x86_64 or osx-aarch_64)", t);
+        }
+        return error;
+    }
+
+    /**
+     * Checks the server, then runs the queued commands in order; on failure fails them and lets the next call
+     * connect again.
+     */
     private void connected(StatefulRedisConnection<String, String> connection, Throwable error) {
         if (error != null) {
             drain(null, error);
@@ -282,7 +346,45 @@ public final class LettuceNode implements LockNode {
         for (Script script : Script.ALL) {
             commands.scriptLoad(script.body);
         }
-        drain(connection, null);
+        CompletionStage<String> info;
+        try {
+            info = commands.info();
+        } catch (RuntimeException e) {
+            info = CompletableFuture.failedFuture(e);
+        }
+        info.whenComplete((text, e) -> {
+            if (e == null) {
+                inspect(text);
+            } else {
+                LOG.debug("node {}: INFO refused ({}); the same-server and eviction checks are skipped", address, e.toString());
+            }
+            drain(connection, null);
+        });
+    }
+
+    /** Reads the server's run_id and warns once about an eviction policy that can evict lock keys. */
+    private void inspect(String info) {
+        String policy = null;
+        String maxmemory = null;
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith("run_id:")) {
+                serverId = line.substring("run_id:".length()).trim();
+            } else if (line.startsWith("maxmemory_policy:")) {
+                policy = line.substring("maxmemory_policy:".length()).trim();
+            } else if (line.startsWith("maxmemory:")) {
+                maxmemory = line.substring("maxmemory:".length()).trim();
+            }
+        }
+        if (policy == null || evictionChecked) {
+            return;
+        }
+        evictionChecked = true;
+        if (!policy.equals("noeviction")) {
+            LOG.warn("node {} has maxmemory-policy {} (maxmemory {}): Redis may evict lock keys, which all have a TTL "
+                            + "(volatile-* policies evict them first, and a lease then silently loses nodes), or fencing "
+                            + "counters (allkeys-* policies; tokens would repeat); set maxmemory-policy noeviction on lock nodes "
+                            + "and keep other data off them", address, policy, maxmemory == null ? "?" : maxmemory);
+        }
     }
 
     private static Throwable unwrap(Throwable e) {
@@ -297,21 +399,38 @@ public final class LettuceNode implements LockNode {
         while (true) {
             Consumer<StatefulRedisConnection<String, String>> next;
             Consumer<Throwable> fail;
+            CompletableFuture<String> done = null;
+            boolean closeIt = false;
             synchronized (this) {
                 next = waiting.poll();
                 fail = failures.poll();
                 if (next == null) {
+                    done = connecting;
                     connecting = null;
                     if (error == null) {
                         if (closed) {
-                            connection.closeAsync();
+                            closeIt = true;
                         } else {
                             // Set only once the queue is empty, so no later command overtakes a queued one.
                             ready = connection;
                         }
                     }
-                    return;
                 }
+            }
+            if (next == null) {
+                if (closeIt) {
+                    connection.closeAsync();
+                }
+                if (done != null) {
+                    if (error != null) {
+                        done.completeExceptionally(error);
+                    } else if (closeIt) {
+                        done.completeExceptionally(new IllegalStateException("node " + address + " is closed"));
+                    } else {
+                        done.complete(serverId);
+                    }
+                }
+                return;
             }
             if (error == null) {
                 next.accept(connection);

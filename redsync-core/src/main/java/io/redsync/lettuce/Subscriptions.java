@@ -89,7 +89,8 @@ final class Subscriptions {
     /** Guarded by this. A failed connect is not kept: the next subscription tries again. */
     private CompletableFuture<StatefulRedisPubSubConnection<String, String>> connection() {
         if (connection == null || connection.isCompletedExceptionally()) {
-            connection = client.connectPubSubAsync(StringCodec.UTF8, uri).toCompletableFuture().thenApply(c -> {
+            // Ready for SUBSCRIBE only once Lettuce activated it (see Connector).
+            connection = Connector.connect(client, () -> client.connectPubSubAsync(StringCodec.UTF8, uri)).thenApply(c -> {
                 c.addListener(new RedisPubSubAdapter<>() {
                     @Override
                     public void message(String channel, String message) {

@@ -25,6 +25,21 @@ public interface LockNode extends AutoCloseable {
     String address();
 
     /**
+     * Connects now if the node is not connected and no connect is in flight, and reports when commands can be
+     * sent. The engine calls it before a lock call's first attempt, so connecting is not counted against that
+     * attempt's validity or node timeouts; it bounds the wait by the instance's connect timeout itself. Nodes
+     * that need no connecting return a completed stage (the default).
+     *
+     * @return completes when the connection is up, with the server's identity (its {@code INFO server} run_id, by
+     *         which two entries reaching one server are told apart) or {@code null} when unknown; completes
+     *         exceptionally when connecting failed (a later call may connect again)
+     * @since 0.1.0
+     */
+    default CompletionStage<String> connect() {
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+
+    /**
      * Sets {@code key = value} with a TTL if the key is absent. With {@code refreshIfHeld}, a key that
      * already holds {@code value} gets the TTL and counts as acquired, so a retry after a lost reply does not
      * count the caller as its own competitor; without it, such a key counts as held by another owner.

@@ -1,6 +1,11 @@
 package io.kotest.provided
 
 import io.kotest.core.config.AbstractProjectConfig
+import io.kotest.core.extensions.Extension
+import io.kotest.core.extensions.TestCaseExtension
+import io.kotest.core.test.TestCase
+import io.kotest.core.test.TestType
+import io.kotest.engine.test.TestResult
 import io.redsync.Redsync
 import io.redsync.testkit.RedisNodes
 import kotlin.time.Duration
@@ -13,6 +18,26 @@ import kotlin.time.Duration.Companion.seconds
  */
 class ProjectConfig : AbstractProjectConfig() {
     override val timeout: Duration = 120.seconds
+
+    /**
+     * The `connection-loop` profile (redsync-core's pom) sets `redsync.connectionLoop` to run each test that many
+     * times in a row, stopping at the first failure (Kotest's own invocations refuse container tests).
+     */
+    override val extensions: List<Extension> = listOfNotNull(System.getProperty("redsync.connectionLoop")?.toInt()?.let { times ->
+        object : TestCaseExtension {
+            override suspend fun intercept(testCase: TestCase, execute: suspend (TestCase) -> TestResult): TestResult {
+                if (testCase.type == TestType.Container) return execute(testCase)
+                var result = execute(testCase)
+                var run = 1
+                while (run < times && !result.isErrorOrFailure) {
+                    result = execute(testCase)
+                    run++
+                }
+                println("connection loop: ${testCase.name.name}: $run run(s), ${if (result.isErrorOrFailure) "FAILED on run $run" else "all passed"}")
+                return result
+            }
+        }
+    })
 
     override suspend fun beforeProject() {
         RedisNodes.start(1).use { nodes -> Redsync.create(nodes.uris()).use { it.lock("warm-up").close() } }

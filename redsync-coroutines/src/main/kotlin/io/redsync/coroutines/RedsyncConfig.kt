@@ -6,12 +6,15 @@ import io.lettuce.core.RedisClient
 import io.lettuce.core.RedisURI
 import io.lettuce.core.SslOptions
 import io.lettuce.core.api.StatefulRedisConnection
+import io.lettuce.core.resource.ClientResources
 import io.redsync.LockOptions
 import io.redsync.Redsync
 import io.redsync.spi.LockNode
 import kotlin.contracts.ExperimentalContracts
 import kotlin.contracts.InvocationKind
 import kotlin.contracts.contract
+import kotlin.time.Duration.Companion.seconds
+import kotlin.time.toJavaDuration
 
 /**
  * Builds a [Redsync] over [nodes] plus the nodes added in [configure], in that order (node indices in
@@ -115,6 +118,32 @@ public class RedsyncConfig internal constructor(nodes: List<String>) {
     public fun sslOptions(options: SslOptions) {
         builder.sslOptions(options)
     }
+
+    /**
+     * The application's Lettuce resources (event loops, DNS, event bus, metrics, tracing) for the client the
+     * instance makes for the nodes added by URI, instead of the library's shared ones. They stay the application's:
+     * closing the instance never shuts them down. See [Redsync.Builder.clientResources].
+     *
+     * @param resources the resources, shut down by the application after the instance is closed
+     * @throws IllegalArgumentException when the instance is built without any node given by URI
+     * @since 0.1.0
+     */
+    public fun clientResources(resources: ClientResources) {
+        builder.clientResources(resources)
+    }
+
+    /**
+     * How long connecting to a node may take, and how long a lock call waits for nodes still connecting before
+     * its first attempt starts (default 5 seconds). See [Redsync.Builder.connectTimeout].
+     *
+     * @since 0.1.0
+     */
+    public var connectTimeout: kotlin.time.Duration = 5.seconds
+        set(newValue) {
+            require(newValue.isPositive()) { "connectTimeout must be positive, was $newValue; e.g. 5.seconds" }
+            builder.connectTimeout(newValue.toJavaDuration())
+            field = newValue
+        }
 
     /**
      * Adds a node reached through the application's Lettuce [client], which stays the application's: the

@@ -153,6 +153,25 @@ class LockOptionsDslSpec : FunSpec({
         }
     }
 
+    test("Redsync { clientResources(...); connectTimeout = ... } reach the builder: without a URI node resources are refused") {
+        val resources = io.lettuce.core.resource.DefaultClientResources.create()
+        try {
+            val client = io.lettuce.core.RedisClient.create(resources)
+            val e = shouldThrow<IllegalArgumentException> {
+                Redsync { node(client, io.lettuce.core.RedisURI.create("redis://127.0.0.1:1")); clientResources(resources) }
+            }
+            e.message shouldBe "clientResources was set, but no node is given as a URI: the resources are used for the " +
+                "client made for URI nodes (nodes given as your own RedisClient use that client's resources)"
+            client.shutdown()
+            shouldThrow<IllegalArgumentException> { Redsync(listOf("redis://127.0.0.1:1")) { connectTimeout = 0.seconds } }
+                .message shouldBe "connectTimeout must be positive, was 0s; e.g. 5.seconds"
+            Redsync(listOf("redis://127.0.0.1:1")) { clientResources(resources); connectTimeout = 2.seconds }.close()
+            resources.eventExecutorGroup().isShuttingDown shouldBe false
+        } finally {
+            resources.shutdown()
+        }
+    }
+
     test("Redsync { sslOptions(...) } reaches the builder: without a rediss:// node it is refused at build") {
         val e = shouldThrow<IllegalArgumentException> {
             Redsync(listOf("redis://127.0.0.1:1")) { sslOptions(io.lettuce.core.SslOptions.create()) }

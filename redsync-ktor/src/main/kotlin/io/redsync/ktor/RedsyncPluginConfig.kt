@@ -4,6 +4,7 @@ import io.ktor.http.HttpStatusCode
 import io.ktor.server.config.ApplicationConfig
 import io.ktor.server.config.ApplicationConfigurationException
 import io.ktor.utils.io.KtorDsl
+import io.lettuce.core.resource.ClientResources
 import io.redsync.KeepAlive
 import io.redsync.LockOptions
 import io.redsync.RetryDelay
@@ -84,6 +85,16 @@ public class RedsyncPluginConfig internal constructor(config: ApplicationConfig)
      */
     public var busyStatus: HttpStatusCode = HttpStatusCode.Conflict
 
+    /**
+     * The application's Lettuce resources (event loops, DNS, event bus, metrics, tracing) for the client the plugin
+     * makes for [nodes], instead of the library's shared ones; null (default) for those. They stay the
+     * application's: stopping the application never shuts them down. See
+     * [io.redsync.Redsync.Builder.clientResources].
+     *
+     * @since 0.1.0
+     */
+    public var clientResources: ClientResources? = null
+
     init {
         ConfigSection(config).applyTo(this)
     }
@@ -113,7 +124,8 @@ public class RedsyncPluginConfig internal constructor(config: ApplicationConfig)
         }
         requireBusyStatus(busyStatus.value) { busyStatus.toString() }
         val redsync = try {
-            io.redsync.Redsync.builder().uris(nodes).keyPrefix(keyPrefix).defaults(defaults).build()
+            io.redsync.Redsync.builder().uris(nodes).keyPrefix(keyPrefix).defaults(defaults)
+                .apply { clientResources?.let { clientResources(it) } }.build()
         } catch (e: IllegalArgumentException) {
             // The core names the node by index and masks any password in the URI.
             throw ApplicationConfigurationException("$CONFIG_SECTION.nodes: ${e.message}", e)

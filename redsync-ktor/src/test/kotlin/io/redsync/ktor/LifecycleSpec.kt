@@ -16,6 +16,8 @@ import io.ktor.server.response.respondText
 import io.ktor.server.routing.post
 import io.ktor.server.routing.routing
 import io.ktor.server.testing.testApplication
+import io.lettuce.core.event.connection.ConnectedEvent
+import io.lettuce.core.resource.DefaultClientResources
 import io.redsync.testkit.RedisNodes
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
@@ -25,6 +27,7 @@ import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.future.await
 import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withContext
+import java.net.InetSocketAddress
 import java.net.Socket
 import java.net.URI
 import java.net.http.HttpClient
@@ -75,6 +78,29 @@ class LifecycleSpec : FunSpec({
             nodes.nodes().map { it.clientCount() } == baseline && !nodes.someoneWaits()
         }
         nodes.awaitNoKeys()
+    }
+
+    test("the application's Lettuce resources are used for the nodes and survive the application's stop") {
+        val resources = DefaultClientResources.create()
+        val connected = ConcurrentLinkedQueue<Int>()
+        val events = resources.eventBus().get().ofType(ConnectedEvent::class.java)
+            .subscribe { connected += (it.remoteAddress() as InetSocketAddress).port }
+        try {
+            testApplication {
+                application {
+                    installRedsync(nodes) { clientResources = resources }
+                    routing { withLock({ "resources" }) { post("/r") { call.respondText("done") } } }
+                }
+                client.post("/r").status shouldBe HttpStatusCode.OK
+            }
+            awaitUntil("the resources' event bus saw the plugin's connections") {
+                connected.containsAll(nodes.nodes().map { it.port() })
+            }
+            resources.eventExecutorGroup().isShuttingDown shouldBe false
+        } finally {
+            events.dispose()
+            resources.shutdown()
+        }
     }
 
     test("a client that disconnects while waiting stops the wait at once and leaves no keys (CIO engine)") {

@@ -90,7 +90,7 @@ public final class RunOnceJob {
         }
         long me = ProcessHandle.current().pid();
         try (Redsync redsync = Redsync.create(uris)) {
-            redsync.mutex("job:warm-up").valid(); // connect now, not at the firing time
+            redsync.awaitConnected(Duration.ofSeconds(10)); // connect now, not at the firing time
             if (atEpochMillis.isPresent()) {       // as cron would: every instance fires at the same instant
                 TimeUnit.MILLISECONDS.sleep(Math.max(0, atEpochMillis.get() - System.currentTimeMillis()));
             }
