@@ -7,6 +7,7 @@ import io.redsync.LockedAction;
 import io.redsync.LockTakenException;
 import io.redsync.Mutex;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
@@ -229,6 +230,16 @@ final class MutexImpl implements Mutex {
             return CompletableFuture.completedFuture(false);
         }
         return engine.check(name, key, value.get(), order, options.failFast(), options.nodeTimeout().toNanos());
+    }
+
+    @Override
+    public Optional<Duration> holderTtl() {
+        return Await.uninterruptibly(holderTtlAsync());
+    }
+
+    @Override
+    public CompletableFuture<Optional<Duration>> holderTtlAsync() {
+        return HolderQuery.ask(engine, name, key, order, options.nodeTimeout().toNanos());
     }
 
     @Override
