@@ -38,6 +38,9 @@ public interface Mutex {
      * @throws LockTakenException        if another owner held the lock on a quorum in the last attempt
      * @throws LockAcquisitionException  if all attempts failed otherwise (node errors attached)
      * @throws InterruptedException      if interrupted while waiting
+     * @throws IllegalStateException     if the {@link Redsync} instance is closed, before or while this call waits
+     *                                   ({@code "Redsync was closed while acquiring lock '<name>'"}); nothing of the
+     *                                   attempt stays on the nodes
      * @since 0.1.0
      */
     Lease lock() throws InterruptedException;
@@ -54,7 +57,8 @@ public interface Mutex {
      * <p>The future completes on the I/O thread that received the last node reply (or on a library worker):
      * do not block in a non-async continuation of it; use {@code thenApplyAsync} or the {@code *Async} calls.
      *
-     * @return completes with the lease, or exceptionally as {@link #lock()} throws
+     * @return completes with the lease, or exceptionally as {@link #lock()} throws (closing the instance while it
+     *         waits completes it with {@link IllegalStateException})
      * @since 0.1.0
      */
     CompletableFuture<Lease> lockAsync();
@@ -96,6 +100,7 @@ public interface Mutex {
      * @throws LeaseLostException       if the lease was lost while the action ran
      * @throws LockAcquisitionException as {@link #lock()}
      * @throws InterruptedException     if interrupted while waiting for the lock
+     * @throws IllegalStateException    as {@link #lock()}, when the instance is closed
      * @since 0.1.0
      */
     <T, E extends Exception> T executeLocked(LockedAction<T, E> action) throws E, InterruptedException;
