@@ -28,6 +28,7 @@ internal fun render(): String = "report rendered"
 
 // region README kotlin-quick-start
 // nodes: one URI per independent Redis master, e.g. listOf("redis://10.0.0.1", "redis://10.0.0.2", "redis://10.0.0.3")
+// charge(...) and render() stand for your own work.
 suspend fun kotlinQuickStart(nodes: List<String>): String {
     val redsync = Redsync(nodes) {
         keyPrefix = "billing:"

@@ -22,6 +22,7 @@ internal fun loadOrder(): String = "order"
 /** The README's Ktor example, compiled (KtorService is the runnable sample). */
 fun Application.readmeKtorModule() {
     // region README ktor
+    // In Application.module(); runJob() and loadOrder() stand for your own work.
     install(Redsync) {                                    // or a `redsync { nodes = [...] }` section in application.conf
         nodes = listOf("redis://10.0.0.1", "redis://10.0.0.2", "redis://10.0.0.3")
         defaults { expiry = 10.seconds }
