@@ -38,7 +38,8 @@ public interface Lease extends AutoCloseable {
      * The fencing token of this lease, with {@link LockOptions#fencing()}: strictly greater than the token of
      * every earlier lease of the same lock (as long as the nodes' counters survive restarts). Pass it to the
      * storage you write to, and have the storage reject a write whose token is lower than the highest it has
-     * seen, e.g. {@code UPDATE t SET ..., fence = ? WHERE id = ? AND fence < ?}, or {@link FencedWrites}.
+     * seen (equal is the same lease writing again), e.g. {@code UPDATE t SET ..., fence = ? WHERE id = ? AND fence <= ?}
+     * with {@code fence NOT NULL DEFAULT 0}, checking that one row was updated, or {@link FencedWrites}.
      * Extensions keep the token.
      *
      * @return the token, or empty without fencing

@@ -1,5 +1,6 @@
 package io.redsync;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -38,6 +39,9 @@ public interface Mutex {
      *                                   least one node and a quorum of nodes answered (see {@link LockTakenException})
      * @throws LockAcquisitionException  if all attempts failed otherwise (node errors attached)
      * @throws InterruptedException      if interrupted while waiting
+     * @throws IllegalStateException     if the {@link Redsync} instance is closed, before or while this call waits
+     *                                   ({@code "Redsync was closed while acquiring lock '<name>'"}); nothing of the
+     *                                   attempt stays on the nodes
      * @since 0.1.0
      */
     Lease lock() throws InterruptedException;
@@ -54,7 +58,8 @@ public interface Mutex {
      * <p>The future completes on the I/O thread that received the last node reply (or on a library worker):
      * do not block in a non-async continuation of it; use {@code thenApplyAsync} or the {@code *Async} calls.
      *
-     * @return completes with the lease, or exceptionally as {@link #lock()} throws
+     * @return completes with the lease, or exceptionally as {@link #lock()} throws (closing the instance while it
+     *         waits completes it with {@link IllegalStateException})
      * @since 0.1.0
      */
     CompletableFuture<Lease> lockAsync();
@@ -104,6 +109,7 @@ public interface Mutex {
      * @throws LeaseLostException       if the lease was lost while the action ran
      * @throws LockAcquisitionException as {@link #lock()}
      * @throws InterruptedException     if interrupted while waiting for the lock
+     * @throws IllegalStateException    as {@link #lock()}, when the instance is closed
      * @since 0.1.0
      */
     <T, E extends Exception> T executeLocked(LockedAction<T, E> action) throws E, InterruptedException;
@@ -164,6 +170,38 @@ public interface Mutex {
      * @since 0.1.0
      */
     CompletableFuture<Boolean> validAsync();
+
+    /**
+     * Asks the nodes whether anyone holds this lock (any owner, this mutex included), and for how long: the
+     * "is it locked?" of other lock libraries (Redisson's {@code isLocked()} and {@code remainTimeToLive()},
+     * redislock's {@code TTL()}). The lock counts as held when one owner's key stands on a quorum of nodes; its
+     * TTL is how long until enough of those keys expire that fewer than a quorum remain, counted from when the
+     * question was sent, so it never says more than the nodes do. A key on a minority, or keys of different
+     * owners none of which has a quorum, is no lock: the answer is empty.
+     *
+     * <p>The answer is a snapshot: the lock may be taken or released right after it. Never use "not held" as
+     * permission to do the guarded work; acquire the lock for that. {@link #valid()} answers a different
+     * question: whether this mutex's own lease still holds.
+     *
+     * <p>Waits only for the nodes' answers (bounded by the node timeout); an interrupt meanwhile is kept as the
+     * thread's interrupt status, not thrown. Read-only: it writes nothing.
+     *
+     * @return the holder's remaining TTL, or empty when no owner holds the lock on a quorum;
+     *         {@code ChronoUnit.FOREVER}'s duration when the keys have no TTL (not written by this library)
+     * @throws LockQueryException if so many nodes failed that they could make up a quorum with a holder's keys,
+     *                            so that neither answer is known
+     * @since 0.1.0
+     */
+    Optional<Duration> holderTtl();
+
+    /**
+     * Asynchronous {@link #holderTtl()}. Cancelling the future does not stop the nodes' reads (read-only, bounded
+     * by the node timeout).
+     *
+     * @return completes with the answer, or exceptionally as {@link #holderTtl()} throws
+     * @since 0.1.0
+     */
+    CompletableFuture<Optional<Duration>> holderTtlAsync();
 
     /** @return the end of the latest lease's validity, empty before the first acquisition or extension @since 0.1.0 */
     Optional<Instant> until();

@@ -50,6 +50,7 @@ class DelayingNode(
     override fun extend(key: String, value: String, expiryMillis: Long, setIfAbsent: Boolean): CompletionStage<Ownership> =
         later(delegate.extend(key, value, expiryMillis, setIfAbsent), extendDelayMs)
     override fun get(key: String): CompletionStage<String> = delegate.get(key)
+    override fun inspect(key: String): CompletionStage<io.redsync.spi.KeyState> = delegate.inspect(key)
     override fun close() { delegate.close(); delayer.shutdownNow() }
 }
 

@@ -65,7 +65,7 @@ class FencingSpec : FunSpec({
         // tag can contain '}'. Such names cannot share a slot with any other key.
         withData("invoice:42", "{user:7}:lock", "a{b}c", "{", "x}{y}", "a{{b}}") { key ->
             SlotHash.getSlot(Fences.counterKey(key)) shouldBe SlotHash.getSlot(key)
-            SlotHash.getSlot(FencedWrites.fenceKey(key)) shouldBe SlotHash.getSlot(key)
+            SlotHash.getSlot(FencedWrites.storageKey(key)) shouldBe SlotHash.getSlot(key)
         }
     }
 
@@ -84,7 +84,7 @@ class FencingSpec : FunSpec({
                     }
                     // A wakes up and writes with its stale token: rejected.
                     FencedWrites.setIfNewer(storage.async(), "balance:9", "0", a.fencingToken().asLong).toCompletableFuture().get() shouldBe false
-                    storage.sync().get("balance:9") shouldBe "100"
+                    FencedWrites.get(storage.async(), "balance:9").toCompletableFuture().get() shouldBe "100"
                     shouldThrow<LeaseExpiredException> { a.release() }
                 }
             }

@@ -19,7 +19,18 @@ public final class Fences {
      * @return {@code key + ":fence"} when the key has a hash tag, else {@code "{" + key + "}:fence"}
      */
     public static String counterKey(String key) {
-        return hasHashTag(key) || key.indexOf('}') >= 0 ? key + ":fence" : "{" + key + "}:fence";
+        return tagged(key) + ":fence";
+    }
+
+    /**
+     * {@code key} as the stem of a key that must share its slot: itself when it has a hash tag (or a '}'),
+     * else wrapped whole in a tag.
+     *
+     * @param key a lock key, or a data key {@code FencedWrites} stores beside
+     * @return the stem, to which a suffix is appended
+     */
+    public static String tagged(String key) {
+        return hasHashTag(key) || key.indexOf('}') >= 0 ? key : "{" + key + "}";
     }
 
     /** Redis Cluster's rule: a '{' followed later by a '}' with at least one character between them. */

@@ -7,6 +7,7 @@ import io.redsync.LockedAction;
 import io.redsync.LockTakenException;
 import io.redsync.Mutex;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
@@ -234,6 +235,16 @@ final class MutexImpl implements Mutex {
         }
         return engine.tokenMadeWith(name, key, options.value().get(), order, options.nodeTimeout().toNanos())
                 .thenApply(Optional::isPresent);
+    }
+
+    @Override
+    public Optional<Duration> holderTtl() {
+        return Await.uninterruptibly(holderTtlAsync());
+    }
+
+    @Override
+    public CompletableFuture<Optional<Duration>> holderTtlAsync() {
+        return HolderQuery.ask(engine, name, key, order, options.nodeTimeout().toNanos());
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.redsync.spi.AcquireReply;
+import io.redsync.spi.KeyState;
 import io.redsync.spi.LockNode;
 import io.redsync.spi.Ownership;
 import org.slf4j.Logger;
@@ -221,6 +222,12 @@ public final class LettuceNode implements LockNode {
     @Override
     public CompletionStage<String> get(String key) {
         return withConnection(commands -> commands.get(key));
+    }
+
+    @Override
+    public CompletionStage<KeyState> inspect(String key) {
+        return this.<List<Object>>script(Script.INSPECT, ScriptOutputType.MULTI, new String[] {key})
+                .thenApply(reply -> reply.isEmpty() ? KeyState.ABSENT : new KeyState((String) reply.get(0), (Long) reply.get(1)));
     }
 
     @Override

@@ -88,6 +88,19 @@ final class Script {
             return 0
             """);
 
+    /**
+     * Who holds the key and for how long, in one step (the key cannot expire between the two reads). Returns
+     * {} when absent, else {value, PTTL}. Not in {@link #ALL}: it serves an occasional query, so it is loaded
+     * on first use (one NOSCRIPT round trip) rather than on every connect.
+     */
+    static final Script INSPECT = new Script("""
+            local held = redis.call('GET', KEYS[1])
+            if not held then
+              return {}
+            end
+            return {held, redis.call('PTTL', KEYS[1])}
+            """);
+
     static final Script[] ALL = {ACQUIRE, RELEASE, EXTEND, FENCE};
 
     final String body;

@@ -145,6 +145,20 @@ public interface LockNode extends AutoCloseable {
     CompletionStage<String> get(String key);
 
     /**
+     * Reads the key's value and its remaining TTL in one atomic step, for asking whether anyone holds the lock
+     * ({@code Mutex.holderTtl()}). Nodes that cannot answer it return a failed stage (the default), and count
+     * as failed in that query only.
+     *
+     * @param key the lock key
+     * @return the value and TTL, {@link KeyState#ABSENT} when the key is absent
+     * @since 0.1.0
+     */
+    default CompletionStage<KeyState> inspect(String key) {
+        return java.util.concurrent.CompletableFuture.failedFuture(
+                new UnsupportedOperationException(getClass().getSimpleName() + " does not implement inspect(key)"));
+    }
+
+    /**
      * Frees what this node created (its connection); does not close resources it was given.
      *
      * @since 0.1.0
