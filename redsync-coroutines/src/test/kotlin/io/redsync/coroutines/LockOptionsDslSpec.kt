@@ -153,9 +153,9 @@ class LockOptionsDslSpec : FunSpec({
         }
     }
 
-    test("Redsync { sslOptions(...) } reaches the builder: without a rediss:// node it is refused at build") {
+    test("CoroutineRedsync { sslOptions(...) } reaches the builder: without a rediss:// node it is refused at build") {
         val e = shouldThrow<IllegalArgumentException> {
-            Redsync(listOf("redis://127.0.0.1:1")) { sslOptions(io.lettuce.core.SslOptions.create()) }
+            CoroutineRedsync(listOf("redis://127.0.0.1:1")) { sslOptions(io.lettuce.core.SslOptions.create()) }
         }
         e.message shouldBe "sslOptions was set, but no node URI uses TLS: give TLS nodes as rediss://host:port " +
             "(nodes given as your own RedisClient use that client's SslOptions)"
