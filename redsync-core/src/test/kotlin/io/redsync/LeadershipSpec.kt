@@ -12,7 +12,6 @@ import io.redsync.safety.HistoryChecker
 import io.redsync.safety.Section
 import io.redsync.safety.termRecorder
 import io.redsync.testkit.RedisNodes
-import kotlinx.coroutines.delay
 import java.time.Duration
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.CopyOnWriteArrayList
@@ -137,9 +136,14 @@ class LeadershipSpec : FunSpec({
         election.use {
             listOf("a", "b", "c").forEach(election::candidate)
             awaitUntil("someone leads") { election.leader() != null }
+            val killedAt = System.nanoTime()
             nodes.node(0).kill()
-            delay(3000) // three keep-alive rounds on two nodes
-            awaitUntil("someone leads on two of three nodes") { election.leader() != null }
+            // A lease whose deadline lies beyond killedAt + expiry was granted or extended on two nodes.
+            awaitUntil("someone leads on two of three nodes, extended after the kill") {
+                election.leaderships.values.any { leadership ->
+                    leadership.lease().map { System.nanoTime() + it.remaining().toNanos() > killedAt + 3_000_000_000L }.orElse(false)
+                }
+            }
             nodes.node(1).kill()
             awaitUntil("nobody leads without a quorum", 20.seconds) { election.leader() == null }
             nodes.node(0).restart()

@@ -167,9 +167,14 @@ class LeadershipSpec : FunSpec({
         try {
             listOf("a", "b", "c").forEach(election::candidate)
             awaitUntil("someone leads") { election.leader() != null }
+            val killedAt = System.nanoTime()
             nodes.node(0).kill()
-            delay(3000) // three keep-alive rounds on two nodes
-            awaitUntil("someone leads on two of three nodes") { election.leader() != null }
+            // A lease whose deadline lies beyond killedAt + expiry was granted or extended on two nodes.
+            awaitUntil("someone leads on two of three nodes, extended after the kill") {
+                election.events.map { it.second }.filterIsInstance<LeadershipEvent.Elected>().any { elected ->
+                    elected.lease.isValid && System.nanoTime() + elected.lease.remaining.inWholeNanoseconds > killedAt + 3_000_000_000L
+                }
+            }
             nodes.node(1).kill()
             awaitUntil("nobody leads without a quorum", 20.seconds) { election.leader() == null }
             nodes.node(0).restart()

@@ -78,7 +78,6 @@ class LeaderElectionSpec : FunSpec({
             val third = try {
                 awaitElection(pausedAt, setOf(first.instance, second.instance), "leader while the leader is paused")
             } finally {
-                Thread.sleep(500)
                 paused.signal("CONT")
             }
             takeovers += "after SIGSTOP: ${(third.at - pausedAt) / 1_000_000} ms"
