@@ -254,6 +254,8 @@ public final class Leadership implements AutoCloseable {
      * Stops competing and steps down: interrupts the action if this instance leads (or the wait for the
      * lock), waits until the action has finished and the lease was released (a wait for the lock releases
      * whatever its attempt in flight held), then returns. Idempotent; does nothing before {@link #start()}.
+     * Called on the leadership's own thread (from the action or a listener) it does not wait: it marks the
+     * leadership stopped, and the instance steps down when the action returns.
      * Releasing is bounded by the node timeout, but the wait for the action is as long as the action takes
      * to notice its interrupt.
      *
