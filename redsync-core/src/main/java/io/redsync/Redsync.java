@@ -196,6 +196,23 @@ public interface Redsync extends AutoCloseable {
     /** @return the options {@link #mutex(String)} uses @since 0.1.0 */
     LockOptions defaults();
 
+    /**
+     * A builder pre-filled with this instance's {@link #defaults()}, for per-call options that change only
+     * what they set and keep the rest (expiry, fencing, keep-alive, ...):
+     *
+     * <pre>{@code
+     * Lease lease = redsync.lock("report", redsync.options().tries(Integer.MAX_VALUE).build());
+     * }</pre>
+     *
+     * <p>{@link LockOptions#builder()} starts from the library's defaults instead.
+     *
+     * @return a new builder; building it does not change this instance's defaults
+     * @since 0.1.0
+     */
+    default LockOptions.Builder options() {
+        return defaults().toBuilder();
+    }
+
     /** @return the prefix put before every lock name to form its key (empty by default) @since 0.1.0 */
     String keyPrefix();
 

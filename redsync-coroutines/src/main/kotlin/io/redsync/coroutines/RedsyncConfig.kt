@@ -17,20 +17,26 @@ import kotlin.time.Duration.Companion.seconds
 import kotlin.time.toJavaDuration
 
 /**
- * Builds a [Redsync] over [nodes] plus the nodes added in [configure], in that order (node indices in
- * exceptions follow it):
+ * Builds a redsync instance over [nodes] plus the nodes added in [configure], in that order (node indices
+ * in exceptions follow it), and returns its coroutine view, whose members suspend:
  *
  * ```
- * Redsync(listOf("redis://10.0.0.1", "redis://10.0.0.2", "redis://10.0.0.3")) {
+ * import io.redsync.coroutines.CoroutineRedsync
+ *
+ * CoroutineRedsync(listOf("redis://10.0.0.1", "redis://10.0.0.2", "redis://10.0.0.3")) {
  *     keyPrefix = "billing:locks:"
  *     defaults { expiry = 10.seconds }
  * }.use { redsync ->
- *     redsync.withLock("invoice:42") { ... }
+ *     redsync.withLock("invoice:42") { lease -> ... }
  * }
  *
  * // Over the Lettuce connections the application already has (never closed by redsync):
- * val redsync = Redsync { connections.forEach { node(it) } }
+ * val redsync = CoroutineRedsync { connections.forEach { node(it) } }
  * ```
+ *
+ * Named after the type it returns, not `Redsync`: an IDE completing `Redsync(` would import the Java
+ * interface `io.redsync.Redsync`, which has no constructor. [CoroutineRedsync.asJava] gives the blocking
+ * and `CompletableFuture` API of the same instance.
  *
  * Connects to nothing yet: connections are made lazily, one multiplexed connection per node. The
  * instance closes what it created (clients and connections for URIs, connections on a given client),
@@ -38,19 +44,19 @@ import kotlin.time.toJavaDuration
  *
  * @param nodes one URI per node: `redis://[[user]:password@]host[:port][/db]` or `rediss://...`
  * @param configure adds nodes and sets the key prefix and default options
- * @return the instance; close it (`use { }`) when done
+ * @return the instance's coroutine view; close it (`use { }`) when done
  * @throws IllegalArgumentException if there are no nodes, a URI is malformed, two entries name the same
  *         node, or the default options are invalid
  * @since 0.1.0
  */
 @OptIn(ExperimentalContracts::class)
-public fun Redsync(nodes: List<String> = emptyList(), configure: RedsyncConfig.() -> Unit = {}): Redsync {
+public fun CoroutineRedsync(nodes: List<String> = emptyList(), configure: RedsyncConfig.() -> Unit = {}): CoroutineRedsync {
     contract { callsInPlace(configure, InvocationKind.EXACTLY_ONCE) }
-    return RedsyncConfig(nodes).apply(configure).build()
+    return RedsyncConfig(nodes).apply(configure).build().coroutines()
 }
 
 /**
- * The receiver of the [Redsync] factory: nodes, key prefix and default lock options, passed on to
+ * The receiver of the [CoroutineRedsync] factory: nodes, key prefix and default lock options, passed on to
  * [Redsync.Builder].
  *
  * @since 0.1.0

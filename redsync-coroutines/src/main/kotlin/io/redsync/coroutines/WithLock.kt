@@ -103,19 +103,29 @@ public suspend fun <T> Mutex.withLock(block: suspend CoroutineScope.(lease: Leas
     contract { callsInPlace(block, InvocationKind.EXACTLY_ONCE) }
     val lease = awaitLock()
     // From here on every path releases the lease: nothing suspends between the acquisition and the try.
+    return lease.holding(options().keepAlive()) { block(lease) }
+}
+
+/**
+ * Runs [block] while holding this lease, then releases it on every exit path: the rules [Mutex.withLock]
+ * documents (the block's scope cancelled on loss, the release in `NonCancellable`, [LeaseLostException]
+ * thrown for a loss while the block ran). Keeps the lease alive with [keepAlive] when given and enabled; a
+ * lease kept alive before is guarded too. Shared by `withLock`, [CoroutineLease.use] and leader election.
+ */
+internal suspend fun <T> Lease.holding(keepAlive: KeepAlive?, block: suspend CoroutineScope.() -> T): T {
+    val lease = this
     val guard = LossGuard()
     val result: T
     try {
         lease.onLost(guard::lost) // before keeping starts, so no loss goes unheard
-        val keepAlive = options().keepAlive()
-        if (keepAlive.enabled()) {
+        if (keepAlive != null && keepAlive.enabled()) {
             lease.keepAlive(keepAlive)
         }
         // A scope of its own, so that the loss can cancel the block (and its children) without
         // cancelling the caller: a child's cancellation does not propagate to its parent.
         result = coroutineScope {
             guard.attach(coroutineContext.job)
-            block(lease)
+            block()
         }
     } catch (failure: Throwable) {
         val lost = guard.finish() ?: lease.declaredLoss()

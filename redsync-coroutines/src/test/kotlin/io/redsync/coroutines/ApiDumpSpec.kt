@@ -28,11 +28,16 @@ class ApiDumpSpec : FunSpec({
 })
 
 private fun renderApi(dir: File, pkg: String): String {
-    val types = dir.listFiles { f -> f.name.endsWith(".class") && !f.name.contains('$') }!!
+    val topLevel = dir.listFiles { f -> f.name.endsWith(".class") && !f.name.contains('$') }!!
         .map { Class.forName("$pkg.${it.name.removeSuffix(".class")}", false, ApiDumpSpec::class.java.classLoader) }
-        .filter { Modifier.isPublic(it.modifiers) }
-        .sortedBy { it.name }
-    return types.joinToString("\n") { type ->
+    // Public to Kotlin: JVM-public, and for classes (not file facades) Kotlin-public; nested types (the
+    // events of a sealed interface) only inside such types.
+    fun included(c: Class<*>) = Modifier.isPublic(c.modifiers) &&
+        (c.getAnnotation(Metadata::class.java)?.kind == 2 || c.kotlin.visibility == KVisibility.PUBLIC)
+    val types = generateSequence(topLevel.filter(::included)) { level ->
+        level.flatMap { it.declaredClasses.filter(::included) }.ifEmpty { null }
+    }.flatten().sortedBy { it.name }.toList()
+    return types.mapNotNull { type ->
         val facade = type.getAnnotation(Metadata::class.java)?.kind == 2 // a file's top-level declarations
         if (facade) {
             val functions = type.declaredMethods
@@ -40,10 +45,16 @@ private fun renderApi(dir: File, pkg: String): String {
                 .filter { it.visibility == KVisibility.PUBLIC }
                 .map { render(it) }
                 .sorted()
-            (listOf("file ${type.simpleName}") + functions.map { "  $it" }).joinToString("\n", postfix = "\n")
+            // A file with internal declarations only has no API.
+            if (functions.isEmpty()) null else (listOf("file ${type.simpleName}") + functions.map { "  $it" }).joinToString("\n", postfix = "\n")
         } else {
             val k = type.kotlin
-            val header = listOfNotNull(if (k.isFinal) null else "open", if (type.isAnnotation) "annotation class" else "class", k.qualifiedName)
+            val kind = when {
+                type.isAnnotation -> "annotation class"
+                type.isInterface -> (if (k.isSealed) "sealed " else "") + "interface"
+                else -> "class"
+            }
+            val header = listOfNotNull(if (k.isFinal || type.isInterface) null else "open", kind, k.qualifiedName)
                 .joinToString(" ") + k.annotations.joinToString("") { " @" + it.annotationClass.simpleName }
             val members = (k.constructors + k.declaredMembers)
                 .filter { it.visibility == KVisibility.PUBLIC }
@@ -51,7 +62,7 @@ private fun renderApi(dir: File, pkg: String): String {
                 .sorted()
             (listOf(header) + members.map { "  $it" }).joinToString("\n", postfix = "\n")
         }
-    }
+    }.joinToString("\n")
 }
 
 private fun render(c: KCallable<*>): String = (if (c.isSuspend) "suspend " else "") + c.toString()

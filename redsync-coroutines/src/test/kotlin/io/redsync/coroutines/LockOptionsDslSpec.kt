@@ -153,28 +153,28 @@ class LockOptionsDslSpec : FunSpec({
         }
     }
 
-    test("Redsync { clientResources(...); connectTimeout = ... } reach the builder: without a URI node resources are refused") {
+    test("CoroutineRedsync { clientResources(...); connectTimeout = ... } reach the builder: without a URI node resources are refused") {
         val resources = io.lettuce.core.resource.DefaultClientResources.create()
         try {
             val client = io.lettuce.core.RedisClient.create(resources)
             val e = shouldThrow<IllegalArgumentException> {
-                Redsync { node(client, io.lettuce.core.RedisURI.create("redis://127.0.0.1:1")); clientResources(resources) }
+                CoroutineRedsync { node(client, io.lettuce.core.RedisURI.create("redis://127.0.0.1:1")); clientResources(resources) }
             }
             e.message shouldBe "clientResources was set, but no node is given as a URI: the resources are used for the " +
                 "client made for URI nodes (nodes given as your own RedisClient use that client's resources)"
             client.shutdown()
-            shouldThrow<IllegalArgumentException> { Redsync(listOf("redis://127.0.0.1:1")) { connectTimeout = 0.seconds } }
+            shouldThrow<IllegalArgumentException> { CoroutineRedsync(listOf("redis://127.0.0.1:1")) { connectTimeout = 0.seconds } }
                 .message shouldBe "connectTimeout must be positive, was 0s; e.g. 5.seconds"
-            Redsync(listOf("redis://127.0.0.1:1")) { clientResources(resources); connectTimeout = 2.seconds }.close()
+            CoroutineRedsync(listOf("redis://127.0.0.1:1")) { clientResources(resources); connectTimeout = 2.seconds }.close()
             resources.eventExecutorGroup().isShuttingDown shouldBe false
         } finally {
             resources.shutdown()
         }
     }
 
-    test("Redsync { sslOptions(...) } reaches the builder: without a rediss:// node it is refused at build") {
+    test("CoroutineRedsync { sslOptions(...) } reaches the builder: without a rediss:// node it is refused at build") {
         val e = shouldThrow<IllegalArgumentException> {
-            Redsync(listOf("redis://127.0.0.1:1")) { sslOptions(io.lettuce.core.SslOptions.create()) }
+            CoroutineRedsync(listOf("redis://127.0.0.1:1")) { sslOptions(io.lettuce.core.SslOptions.create()) }
         }
         e.message shouldBe "sslOptions was set, but no node URI uses TLS: give TLS nodes as rediss://host:port " +
             "(nodes given as your own RedisClient use that client's SslOptions)"

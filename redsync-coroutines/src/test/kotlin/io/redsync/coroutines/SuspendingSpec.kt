@@ -130,24 +130,24 @@ class SuspendingSpec : FunSpec({
         }
     }
 
-    context("construction with Redsync(...) { }") {
+    context("construction with CoroutineRedsync(...) { }") {
         test("from the application's Lettuce connections: keyPrefix and defaults apply, the connections stay open") {
             val connections = nodes.nodes().map { cluster.client.connect(RedisURI.create(it.uri())) }
             try {
-                Redsync {
+                CoroutineRedsync {
                     connections.forEach { node(it) }
                     keyPrefix = "billing:locks:"
                     defaults { expiry = 5.seconds }
                 }.use { redsync ->
-                    redsync.nodeCount() shouldBe 3
-                    redsync.quorum() shouldBe 2
-                    redsync.defaults().expiry() shouldBe java.time.Duration.ofSeconds(5)
+                    redsync.nodeCount shouldBe 3
+                    redsync.quorum shouldBe 2
+                    redsync.defaults.expiry() shouldBe java.time.Duration.ofSeconds(5)
                     redsync.withLock("invoice:1") { lease ->
                         // The caller's connection, through Lettuce's coroutines API, sees the prefixed key.
                         val ttl = connections[0].coroutines().pttl("billing:locks:invoice:1")!!
                         ttl shouldBeGreaterThan 0
                         ttl shouldBeLessThanOrEqual 5_000
-                        connections[2].coroutines().get("billing:locks:invoice:1") shouldBe lease.value()
+                        connections[2].coroutines().get("billing:locks:invoice:1") shouldBe lease.value
                     }
                 }
                 connections.forEach { it.isOpen shouldBe true }
@@ -159,20 +159,20 @@ class SuspendingSpec : FunSpec({
 
         test("from URIs plus nodes over the application's client, in that order") {
             val uris = nodes.uris()
-            Redsync(uris.take(1)) {
+            CoroutineRedsync(uris.take(1)) {
                 node(cluster.client, RedisURI.create(uris[1]))
                 uri(uris[2])
                 defaults = LockOptions.builder().tries(1).build()
             }.use { redsync ->
-                redsync.nodeCount() shouldBe 3
-                redsync.defaults().tries() shouldBe 1
+                redsync.nodeCount shouldBe 3
+                redsync.defaults.tries() shouldBe 1
                 redsync.withLock("mixed") { cluster.valuesOf("mixed").toSet().size shouldBe 1 }
             }
             cluster.keysByNode().forEach { it.shouldBeEmpty() }
         }
 
         test("without nodes, Java's builder refuses with its message") {
-            shouldThrow<IllegalArgumentException> { Redsync { keyPrefix = "x:" } }.message!! shouldContain "no Redis nodes given"
+            shouldThrow<IllegalArgumentException> { CoroutineRedsync { keyPrefix = "x:" } }.message!! shouldContain "no Redis nodes given"
         }
     }
 })

@@ -134,15 +134,15 @@ class Cluster(val nodes: RedisNodes) : AutoCloseable {
     /** A Redsync over fresh counting nodes; both are closed by the caller (closing the Redsync closes them). */
     fun counting(defaults: LockOptions = LockOptions.defaults()): Pair<Redsync, List<CountingNode>> {
         val counting = nodes.nodes().map { CountingNode(LettuceNode.lazy(client, RedisURI.create(it.uri()))) }
-        val redsync = Redsync {
+        val redsync = CoroutineRedsync {
             counting.forEach { node(it) }
             this.defaults = defaults
-        }
+        }.asJava()
         return redsync to counting
     }
 
     /** A plain Redsync over the nodes' URIs, owning its own client. */
-    fun redsync(defaults: LockOptions = LockOptions.defaults()): Redsync = Redsync(nodes.uris()) { this.defaults = defaults }
+    fun redsync(defaults: LockOptions = LockOptions.defaults()): Redsync = CoroutineRedsync(nodes.uris()) { this.defaults = defaults }.asJava()
 
     /** Every node's keys, through Lettuce's coroutines API. */
     suspend fun keysByNode(): List<Set<String>> = connections.indices.map { redis(it).keys("*").toList().toSet() }

@@ -28,7 +28,6 @@ import io.redsync.LockOptions
 import io.redsync.LockTakenException
 import io.redsync.RedsyncException
 import io.redsync.coroutines.copy
-import io.redsync.coroutines.withLock
 import org.slf4j.LoggerFactory
 import kotlin.math.max
 import kotlin.time.Duration
@@ -91,8 +90,8 @@ public sealed interface LockMode {
  * ([LockMode.Wait]), the handler is not run and the call is answered with the plugin's busy status (409
  * Conflict by default, see [RedsyncPluginConfig.busyStatus]) and a `Retry-After` header in whole seconds,
  * rounded up, at least 1, unless a `Retry-After` was already set. An attempt that failed because nodes did
- * not answer is not "busy": its [LockAcquisitionException] is thrown, to be mapped by `StatusPages` or
- * answered 500.
+ * not answer is not "busy": it is answered 503 Service Unavailable, and its [LockAcquisitionException]
+ * logged at WARN. No answer carries an exception text in its body.
  *
  * **While the handler runs** the lease is kept alive ([LockOptions.keepAlive]). If it is lost, the handler
  * is cancelled before the lease's validity ends, and the call is answered 503 Service Unavailable, unless
@@ -125,7 +124,7 @@ public fun Route.withLock(
         "Route.withLock needs the Redsync plugin: install(Redsync) { nodes = listOf(\"redis://...\") } " +
             "in the application module first, before declaring routing { }",
     )
-    val guard = Guard(name, mode, effectiveOptions(mode, options ?: state.redsync.defaults()))
+    val guard = Guard(name, mode, effectiveOptions(mode, options ?: state.redsync.defaults))
     val route = createChild(LockRouteSelector(guard))
     route.attributes.put(GuardKey, guard)
     // Ktor runs only the nearest installation of a route-scoped plugin for a call, so each guard route's
@@ -221,8 +220,7 @@ private val LockGuardPlugin = createRouteScopedPlugin("RedsyncLockGuard", ::Lock
             guarded(state, guards, 0, held)
         } catch (lost: LeaseLostException) {
             if (lost.lockName() !in held || call.response.isCommitted) throw lost
-            log.warn("{}: answered 503: {}", call.request.uri, lost.message)
-            call.respond(HttpStatusCode.ServiceUnavailable)
+            call.answerUnavailable(lost)
             finish()
         }
     }
@@ -255,9 +253,9 @@ private suspend fun PipelineContext<Unit, PipelineCall>.guarded(
         }
     } catch (e: LockAcquisitionException) {
         // Thrown by the acquisition itself, or by something inside the block (the handler's own locks):
-        // only the former means this guard is busy.
-        if (entered || !isBusy(e)) throw e
-        respondBusy(state, guard, e)
+        // only the former is this guard's to answer.
+        if (entered) throw e
+        call.answerNotAcquired(state.busyStatus, guard.options, e)
         finish()
     } catch (e: RedsyncException) {
         // The handler finished, but the release found the lease gone (it expired or was taken over): the
@@ -266,8 +264,7 @@ private suspend fun PipelineContext<Unit, PipelineCall>.guarded(
         if (call.response.isCommitted) {
             log.warn("lock '{}' was no longer held when released after the handler: {}", name, e.message)
         } else {
-            log.warn("{}: answered 503: lock '{}' was no longer held when released: {}", call.request.uri, name, e.message)
-            call.respond(HttpStatusCode.ServiceUnavailable)
+            call.answerUnavailable(e)
             finish()
         }
     }
@@ -280,21 +277,37 @@ private fun isBusy(e: LockAcquisitionException): Boolean {
     return votes.heldByOthers().isNotEmpty() && votes.failed().isEmpty()
 }
 
-private suspend fun PipelineContext<Unit, PipelineCall>.respondBusy(state: RedsyncState, guard: Guard, e: LockAcquisitionException) {
-    if (!call.response.headers.contains(HttpHeaders.RetryAfter)) {
-        call.response.header(HttpHeaders.RetryAfter, retryAfterSeconds(guard, e))
+/**
+ * Answers a call whose lock was not acquired, as the guard and `call.withLock` both do: busy (another
+ * owner holds it) is [busyStatus] with a `Retry-After`; anything else (nodes failing or not answering) is
+ * 503 Service Unavailable. The body stays empty: exception texts name nodes and locks, which are the
+ * server's business; they go to the log.
+ */
+internal suspend fun ApplicationCall.answerNotAcquired(busyStatus: HttpStatusCode, options: LockOptions, e: LockAcquisitionException) {
+    if (!isBusy(e)) {
+        answerUnavailable(e)
+        return
     }
-    call.respond(state.busyStatus)
+    if (!response.headers.contains(HttpHeaders.RetryAfter)) {
+        response.header(HttpHeaders.RetryAfter, retryAfterSeconds(options, e))
+    }
+    respond(busyStatus)
+}
+
+/** Answers 503 with an empty body, logging why at WARN. */
+internal suspend fun ApplicationCall.answerUnavailable(cause: RedsyncException) {
+    log.warn("{}: answered 503: {}", request.uri, cause.toString())
+    respond(HttpStatusCode.ServiceUnavailable)
 }
 
 /**
  * Seconds until the lock may be free, rounded up, at least 1: the holder's remaining TTL on enough nodes for
  * a quorum to be free, as the nodes reported it ([LockTakenException.holderTtl]). When that is unknown (a
- * split vote, or a key without TTL), the guard's own expiry, an upper bound when the holder took the lock
+ * split vote, or a key without TTL), the caller's own expiry, an upper bound when the holder took the lock
  * with the same options.
  */
-private fun retryAfterSeconds(guard: Guard, e: LockAcquisitionException): Long {
-    val millis = (e as? LockTakenException)?.holderTtl()?.orElse(null)?.toMillis() ?: guard.options.expiry().toMillis()
+private fun retryAfterSeconds(options: LockOptions, e: LockAcquisitionException): Long {
+    val millis = (e as? LockTakenException)?.holderTtl()?.orElse(null)?.toMillis() ?: options.expiry().toMillis()
     return max(1L, (millis + 999) / 1000)
 }
 

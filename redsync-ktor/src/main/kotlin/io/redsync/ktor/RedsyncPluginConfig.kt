@@ -11,6 +11,7 @@ import io.redsync.RetryDelay
 import io.redsync.coroutines.LockOptionsBuilder
 import io.redsync.coroutines.RedsyncDsl
 import io.redsync.coroutines.copy
+import io.redsync.coroutines.coroutines
 import kotlin.contracts.ExperimentalContracts
 import kotlin.contracts.InvocationKind
 import kotlin.contracts.contract
@@ -130,7 +131,7 @@ public class RedsyncPluginConfig internal constructor(config: ApplicationConfig)
             // The core names the node by index and masks any password in the URI.
             throw ApplicationConfigurationException("$CONFIG_SECTION.nodes: ${e.message}", e)
         }
-        return RedsyncState(redsync, busyStatus)
+        return RedsyncState(redsync.coroutines(), busyStatus)
     }
 }
 

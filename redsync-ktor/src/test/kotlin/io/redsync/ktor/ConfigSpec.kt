@@ -56,9 +56,9 @@ class ConfigSpec : FunSpec({
             environment { config = HoconApplicationConfig(ConfigFactory.parseString(hocon)) }
             application {
                 install(Redsync)
-                options = redsync.defaults()
-                redsync.keyPrefix() shouldBe "conf:"
-                redsync.nodeCount() shouldBe 3
+                options = redsync.defaults
+                redsync.keyPrefix shouldBe "conf:"
+                redsync.nodeCount shouldBe 3
                 routing {
                     withLock("conf-lock") {
                         post("/x") {
@@ -104,8 +104,8 @@ class ConfigSpec : FunSpec({
                     keyPrefix = "from-block:"
                     defaults { expiry = 20.seconds } // changes expiry only: tries stays the config's
                 }
-                options = redsync.defaults()
-                prefix = redsync.keyPrefix()
+                options = redsync.defaults
+                prefix = redsync.keyPrefix
             }
             startApplication()
         }
@@ -124,7 +124,7 @@ class ConfigSpec : FunSpec({
             }
             application {
                 install(Redsync)
-                count = redsync.nodeCount()
+                count = redsync.nodeCount
             }
             startApplication()
         }
@@ -137,7 +137,7 @@ class ConfigSpec : FunSpec({
             environment { config = nodes.config("keepAlive.enabled" to "false") }
             application {
                 install(Redsync)
-                keepAlive = redsync.defaults().keepAlive()
+                keepAlive = redsync.defaults.keepAlive()
             }
             startApplication()
         }

@@ -307,6 +307,36 @@ class RouteGuardSpec : FunSpec({
         nodes.awaitNoKeys()
     }
 
+    test("nodes not answering is not busy: 503 with an empty body, and the handler does not run") {
+        val runs = AtomicInteger()
+        testApplication {
+            application {
+                installRedsync(nodes)
+                routing {
+                    withLock("inventory", options = lockOptions { expiry = 3.seconds; nodeTimeout = 200.milliseconds }) {
+                        post("/inventory") {
+                            runs.incrementAndGet()
+                            call.respondText("counted")
+                        }
+                    }
+                }
+            }
+            startApplication()
+            nodes.node(0).pause()
+            nodes.node(1).pause()
+            try {
+                val failed = client.post("/inventory")
+                failed.status shouldBe HttpStatusCode.ServiceUnavailable
+                failed.bodyAsText() shouldBe ""
+            } finally {
+                nodes.node(0).resume()
+                nodes.node(1).resume()
+            }
+        }
+        runs.get() shouldBe 0
+        nodes.awaitNoKeys()
+    }
+
     test("nested guards hold both locks, outer first, while the handler runs") {
         val seen = CompletableDeferred<List<Set<String>>>()
         testApplication {

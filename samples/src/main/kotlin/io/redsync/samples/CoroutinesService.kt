@@ -3,9 +3,7 @@
 package io.redsync.samples
 
 import io.redsync.LeaseLostException
-import io.redsync.Redsync
-import io.redsync.coroutines.Redsync
-import io.redsync.coroutines.withLock
+import io.redsync.coroutines.CoroutineRedsync
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
@@ -45,11 +43,11 @@ class Ledger {
 
 /**
  * Charges each invoice once, however many requests for it arrive at once on however many instances.
- * [withLock] suspends while waiting (no thread is blocked), keeps the lease alive while the block runs,
- * and, if the lease is lost anyway, cancels the block and throws [LeaseLostException].
+ * [CoroutineRedsync.withLock] suspends while waiting (no thread is blocked), keeps the lease alive while the
+ * block runs, and, if the lease is lost anyway, cancels the block and throws [LeaseLostException].
  */
 class InvoiceService(
-    private val redsync: Redsync,
+    private val redsync: CoroutineRedsync,
     private val ledger: Ledger,
     private val charge: suspend (invoice: Int) -> Unit,
 ) {
@@ -59,7 +57,7 @@ class InvoiceService(
                 Payment.AlreadyPaid(invoice)
             } else {
                 charge(invoice) // cancelled here if the lease is lost
-                val token = lease.fencingToken().asLong
+                val token = checkNotNull(lease.fencingToken) { "the instance's defaults enable fencing" }
                 ledger.markPaid(invoice, token)
                 Payment.Charged(invoice, token)
             }
@@ -73,7 +71,7 @@ class InvoiceService(
 
 /** Runs the three scenes against [uris], reporting each outcome through [log]. */
 suspend fun serveInvoices(uris: List<String>, log: (String) -> Unit) {
-    Redsync(uris) {
+    CoroutineRedsync(uris) {
         keyPrefix = "billing:"
         defaults {
             expiry = 2.seconds // kept alive every 667 ms while a block runs

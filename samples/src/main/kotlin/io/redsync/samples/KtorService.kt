@@ -53,7 +53,7 @@ fun Application.lockedService(nodes: List<String>, renderTime: kotlin.time.Durat
         }
         get("/stock/{sku}") {
             val sku = call.parameters["sku"]!!
-            val count = call.withLock("stock:$sku") { lease -> "12 in stock (counted under lock ${lease.name()})" }
+            val count = call.withLock("stock:$sku") { lease -> "12 in stock (counted under lock ${lease.name})" }
             call.respondText(count, status = HttpStatusCode.OK)
         }
     }

@@ -28,7 +28,15 @@ fun RedisNodes.lockKeys(): List<String> =
 data class Finished(val exitCode: Int, val stdout: String, val stderr: String)
 
 /** A JVM started by [startJvm], its output going to files. */
-class Child(private val process: Process, private val out: File, private val err: File) {
+class Child(val process: Process, private val out: File, private val err: File) {
+    /** What it printed so far. */
+    fun stdout(): String = out.readText()
+
+    /** Sends a signal: "KILL", "STOP", "CONT", "TERM". */
+    fun signal(name: String) {
+        ProcessBuilder("kill", "-$name", process.pid().toString()).start().waitFor()
+    }
+
     /** Waits for the JVM to exit and reads what it printed. */
     fun finish(timeoutSeconds: Long = 60): Finished {
         if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
