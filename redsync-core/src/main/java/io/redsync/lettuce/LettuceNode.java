@@ -361,7 +361,7 @@ public final class LettuceNode implements LockNode {
         }
         info.whenComplete((text, e) -> {
             if (e == null) {
-                inspect(text);
+                checkServerInfo(text);
             } else {
                 LOG.debug("node {}: INFO refused ({}); the same-server and eviction checks are skipped", address, e.toString());
             }
@@ -370,7 +370,7 @@ public final class LettuceNode implements LockNode {
     }
 
     /** Reads the server's run_id and warns once about an eviction policy that can evict lock keys. */
-    private void inspect(String info) {
+    private void checkServerInfo(String info) {
         String policy = null;
         String maxmemory = null;
         for (String line : info.split("\r?\n")) {

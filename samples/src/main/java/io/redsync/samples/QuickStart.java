@@ -77,8 +77,9 @@ public final class QuickStart {
 
             // Fencing tokens: strictly increasing from holder to holder. The database refuses a write with a
             // lower token than the row's (the table is below), so a holder that paused past its lease cannot
-            // overwrite a newer holder's write; an equal token is this lease writing again.
-            try (Lease lease = redsync.lock("account:9", LockOptions.builder().fencing(true).build());
+            // overwrite a newer holder's write; an equal token is this lease writing again. redsync.options()
+            // starts from the instance's defaults (LockOptions.builder() from the library's).
+            try (Lease lease = redsync.lock("account:9", redsync.options().fencing(true).build());
                  PreparedStatement update = db.prepareStatement(
                          "UPDATE account SET balance = ?, fence = ? WHERE id = ? AND fence <= ?")) {
                 long token = lease.fencingToken().getAsLong();

@@ -1,12 +1,7 @@
 package io.redsync.samples
 
 // region README kotlin-quick-start
-import io.redsync.Lease
-import io.redsync.coroutines.Redsync
-import io.redsync.coroutines.awaitRelease
-import io.redsync.coroutines.awaitTryLock
-import io.redsync.coroutines.lockOptions
-import io.redsync.coroutines.withLock
+import io.redsync.coroutines.CoroutineRedsync
 import kotlinx.coroutines.withTimeout
 import kotlin.time.Duration.Companion.seconds
 // endregion
@@ -30,23 +25,23 @@ internal fun render(): String = "report rendered"
 // nodes: one URI per independent Redis master, e.g. listOf("redis://10.0.0.1", "redis://10.0.0.2", "redis://10.0.0.3")
 // charge(...) and render() stand for your own work.
 suspend fun kotlinQuickStart(nodes: List<String>): String {
-    val redsync = Redsync(nodes) {
+    val redsync = CoroutineRedsync(nodes) {
         keyPrefix = "billing:"
         defaults { expiry = 10.seconds; fencing = true }
     }
     redsync.use {
-        // Suspends while waiting (no thread blocked); cancelling the caller cancels the wait and releases partial holds.
-        // The lease is kept alive while the block runs; if it is lost, the block is cancelled and withLock throws
-        // LeaseLostException (not a CancellationException that would vanish in a launch).
+        // Every member suspends (no thread blocked); cancelling the caller cancels the wait and releases partial
+        // holds. The lease is kept alive while the block runs; if it is lost, the block is cancelled and withLock
+        // throws LeaseLostException (not a CancellationException that would vanish in a launch).
         val receipt = redsync.withLock("invoice:42") { lease ->
-            charge(42, fencingToken = lease.fencingToken().asLong)
+            charge(42, fencingToken = lease.fencingToken!!)
         }
 
-        // Wait at most 2 s, however many attempts that takes.
-        withTimeout(2.seconds) { redsync.withLock("report", lockOptions { tries = Int.MAX_VALUE }) { render() } }
+        // Per-call options start from the instance's defaults (10 s, fencing): wait at most 2 s, however many attempts.
+        withTimeout(2.seconds) { redsync.withLock("report", redsync.options { tries = Int.MAX_VALUE }) { render() } }
 
-        val lease: Lease? = redsync.mutex("job").awaitTryLock()
-        lease?.awaitRelease()
+        val lease = redsync.tryLock("job")      // null when another owner holds it
+        lease?.use { render() }                 // released on every exit path, suspending, never blocking a thread
         return receipt
     }
 }
