@@ -98,7 +98,11 @@ public class CoroutineRedsync internal constructor(private val redsync: Redsync)
         mutex(name, options(configure))
 
     /**
-     * Shortcut for `mutex(name, options).lock()`; see [CoroutineMutex.lock] for waiting and cancellation.
+     * Shortcut for `mutex(name, options).lock()`: waits, suspending, until acquired or the tries run out.
+     *
+     * **Cancellation.** As [CoroutineMutex.lock]: cancellable with a prompt cancellation guarantee; retries
+     * stop, whatever the attempt in flight held is released, a lease granted at the instant of the
+     * cancellation is released, and the caller's [kotlinx.coroutines.CancellationException] is thrown.
      *
      * @param name the lock name, non-blank
      * @param options the options; this instance's [defaults] when omitted
@@ -110,7 +114,11 @@ public class CoroutineRedsync internal constructor(private val redsync: Redsync)
     public suspend fun lock(name: String, options: LockOptions = defaults): CoroutineLease = mutex(name, options).lock()
 
     /**
-     * Shortcut for `mutex(name, options).tryLock()`: one attempt, no retry; see [CoroutineMutex.tryLock].
+     * Shortcut for `mutex(name, options).tryLock()`: one attempt, no retry.
+     *
+     * **Cancellation.** As [CoroutineMutex.tryLock]: cancellable with a prompt cancellation guarantee;
+     * whatever the attempt held is released, a lease granted at the instant of the cancellation too, and
+     * the caller's [kotlinx.coroutines.CancellationException] is thrown.
      *
      * @param name the lock name, non-blank
      * @param options the options; this instance's [defaults] when omitted
@@ -124,8 +132,12 @@ public class CoroutineRedsync internal constructor(private val redsync: Redsync)
      * Acquires the lock [name], runs [block] holding it (kept alive), and releases it on every exit path:
      * `val paid = redsync.withLock("invoice:42") { lease -> billing.charge(42) }`.
      *
-     * Shortcut for `mutex(name, options).withLock(block)`; see [CoroutineMutex.withLock] for what happens
-     * on cancellation, failure and loss of the lease.
+     * Shortcut for `mutex(name, options).withLock(block)`; see [CoroutineMutex.withLock] for failure and loss
+     * of the lease.
+     *
+     * **Cancellation.** While waiting, as [lock] (nothing left held, [block] not run); while [block] runs,
+     * it is cancelled and the lease released once it has finished, in `NonCancellable`, suspending, never
+     * blocking a thread; the caller's [kotlinx.coroutines.CancellationException] is thrown unchanged.
      *
      * @param name the lock name, non-blank
      * @param options the options, including the keep-alive policy; this instance's [defaults] when omitted
