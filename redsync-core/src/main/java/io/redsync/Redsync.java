@@ -171,8 +171,8 @@ public interface Redsync extends AutoCloseable {
 
     /**
      * Connects every node not connected yet and waits until each connection is up or its connect failed, at most
-     * {@code timeout}. Lock calls do not need it (their first attempt starts once the nodes are connected, waiting
-     * at most the {@linkplain Builder#connectTimeout(Duration) connect timeout}); call it where the first lock call
+     * {@code timeout}. Lock calls do not need it (their first attempt starts once a quorum of nodes is connected,
+     * waiting at most the {@linkplain Builder#connectTimeout(Duration) connect timeout}); call it where the first lock call
      * must not wait for connecting, e.g. at startup, or to find out early whether the nodes are reachable.
      *
      * <pre>{@code
@@ -387,10 +387,10 @@ public interface Redsync extends AutoCloseable {
         }
 
         /**
-         * Sets how long connecting to a node may take: the TCP connect of the nodes added by {@link #uri(String)},
-         * and for every node how long a lock call waits for a connection still being made before its first attempt
-         * starts (connecting is not part of an attempt: its validity and node timeouts start once the connections
-         * are up). Within the call's {@link LockOptions#acquireTimeout() acquire timeout}, if one is set. Default 5 s.
+         * Sets how long connecting to a node may take: the TCP connect and handshake of the nodes added by {@link
+         * #uri(String)}, and how long a lock call waits for connections still being made before its first attempt
+         * starts (connecting is not part of an attempt: its validity and node timeouts start once a quorum of the
+         * nodes is connected). Within the call's {@link LockOptions#acquireTimeout() acquire timeout}, if one is set. Default 5 s.
          *
          * @param connectTimeout positive
          * @return this builder

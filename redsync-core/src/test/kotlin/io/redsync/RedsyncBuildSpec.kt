@@ -31,7 +31,7 @@ class RedsyncBuildSpec : FunSpec({
             Row("sentinel scheme", listOf("redis-sentinel://h:26379"), "Sentinel and Cluster URIs are not Redlock nodes"),
             Row("blank", listOf("redis://a:1", " "), "node 1 URI ' ' has no supported scheme"),
             Row("bad port", listOf("redis://host:99999"), "node 0 URI 'redis://host:99999'"),
-            Row("duplicate", listOf("redis://h1:6379", "redis://h2:6379", "redis://H1:6379"), "nodes 0 and 2 both name h1:6379"),
+            Row("duplicate", listOf("redis://h1:6379", "redis://h2:6379", "redis://H1:6379"), "nodes 0 ('redis://h1:6379') and 2 ('redis://H1:6379') both reach the Redis server at h1:6379"),
             Row("password masked", listOf("redis://user:hunter2@:6379/x/y"), "node 0 URI 'redis://user:***@"),
         ) { row ->
             val e = shouldThrow<IllegalArgumentException> { Redsync.create(row.uris) }

@@ -104,9 +104,9 @@ final class AcquireCall {
                 onCancel();
             }
         });
-        // Connecting is not part of an attempt: its clock and node timeouts start once the nodes' connections
-        // are up (or failed, or the connect timeout passed), so a fresh instance's first call is measured like
-        // any other. Within the acquire timeout, if one is set.
+        // Connecting is not part of an attempt: its clock and node timeouts start once a quorum of the nodes'
+        // connections are up (or every connect finished, or the connect timeout passed), so a fresh instance's
+        // first call is measured like any other. Within the acquire timeout, if one is set.
         long connectBound = engine.connectTimeoutNanos();
         if (hasBudget) {
             connectBound = Math.min(connectBound, budgetDeadline - System.nanoTime());

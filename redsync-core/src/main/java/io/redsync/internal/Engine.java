@@ -23,6 +23,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
 
@@ -97,12 +98,15 @@ final class Engine {
     }
 
     /**
-     * Connects every node not connected yet (again, for one whose last connect failed). Completes when each
-     * node's connect has finished, successfully or not, or after {@code boundNanos}, whichever comes first;
-     * never exceptionally. Connecting is not part of a Redlock attempt: lock calls start their first attempt,
-     * its clock and its node timeouts, once this completes.
+     * Connects every node not connected yet (again, for one whose last connect failed). Completes once
+     * {@code needed} nodes are connected, or every node's connect has finished (successfully or not), or after
+     * {@code boundNanos}, whichever comes first; never exceptionally. Connecting is not part of a Redlock attempt:
+     * lock calls start their first attempt, its clock and its node timeouts, once a quorum is connected, so one
+     * node that is down or paused delays nothing (its command waits for its connection within the attempt's node
+     * timeout, as for any slow node).
      */
-    CompletableFuture<Void> connected(long boundNanos) {
+    CompletableFuture<Void> connected(long boundNanos, int needed) {
+        int up = 0;
         List<CompletableFuture<Void>> pending = null;
         for (int i = 0; i < nodes.length; i++) {
             CompletableFuture<Void> c = connect(i);
@@ -111,23 +115,31 @@ final class Engine {
                     pending = new ArrayList<>();
                 }
                 pending.add(c);
+            } else if (!c.isCompletedExceptionally()) {
+                up++;
             }
         }
-        if (pending == null || boundNanos <= 0) {
+        if (pending == null || up >= needed || boundNanos <= 0) {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> out = new CompletableFuture<>();
+        AtomicInteger connected = new AtomicInteger(up);
+        AtomicInteger left = new AtomicInteger(pending.size());
+        for (CompletableFuture<Void> c : pending) {
+            c.whenComplete((v, e) -> {
+                if ((e == null && connected.incrementAndGet() >= needed) | left.decrementAndGet() == 0) {
+                    out.complete(null);
+                }
+            });
+        }
         Timeout bound = schedule(() -> out.complete(null), boundNanos);
-        CompletableFuture.allOf(pending.toArray(CompletableFuture<?>[]::new)).whenComplete((v, e) -> {
-            bound.cancel();
-            out.complete(null);
-        });
+        out.whenComplete((v, e) -> bound.cancel());
         return out;
     }
 
-    /** As {@link #connected(long)} with the instance's connect timeout. */
-    CompletableFuture<Void> connected() {
-        return connected(connectTimeoutNanos);
+    /** What a lock call waits for before its first attempt: a quorum connected, within the connect timeout. */
+    CompletableFuture<Void> connected(long boundNanos) {
+        return connected(boundNanos, quorum);
     }
 
     long connectTimeoutNanos() {
@@ -329,6 +341,32 @@ final class Engine {
         if (same != null) {
             ballot.failure(slot, nodeError(lockName, node, same));
             return null;
+        }
+        CompletableFuture<Void> connecting = connects.get(node);
+        if (connecting != null && !connecting.isDone()) {
+            // Still connecting (an attempt starts once a quorum is up): the command goes out once this node's
+            // connect and its same-server check are done, so a second address of one server never votes; the
+            // ballot's timeout bounds the wait as for any slow node.
+            CompletableFuture<Object> later = connecting.handle((v, e) -> (Void) null).thenCompose(v -> {
+                SameServerException found = sameServer.get(node);
+                if (found != null) {
+                    return CompletableFuture.failedFuture(found);
+                }
+                if (closed) {
+                    return CompletableFuture.failedFuture(new IllegalStateException("Redsync is closed"));
+                }
+                @SuppressWarnings("unchecked")
+                CompletionStage<Object> sent = (CompletionStage<Object>) call.apply(nodes[node]);
+                return sent;
+            });
+            later.whenComplete((reply, error) -> {
+                if (error == null) {
+                    ballot.reply(slot, reply);
+                } else {
+                    ballot.failure(slot, nodeError(lockName, node, unwrap(error)));
+                }
+            });
+            return later;
         }
         CompletionStage<?> stage;
         try {

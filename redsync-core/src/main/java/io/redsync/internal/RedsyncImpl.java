@@ -375,7 +375,7 @@ public final class RedsyncImpl implements Redsync {
             throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
         }
         long nanos = timeout.toNanos();
-        CompletableFuture<Void> done = engine.connected(nanos);
+        CompletableFuture<Void> done = engine.connected(nanos, engine.nodes.length);
         try {
             done.get(nanos + TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {

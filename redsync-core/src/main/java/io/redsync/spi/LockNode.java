@@ -28,7 +28,8 @@ public interface LockNode extends AutoCloseable {
      * Connects now if the node is not connected and no connect is in flight, and reports when commands can be
      * sent. The engine calls it before a lock call's first attempt, so connecting is not counted against that
      * attempt's validity or node timeouts; it bounds the wait by the instance's connect timeout itself. Nodes
-     * that need no connecting return a completed stage (the default).
+     * that need no connecting return a completed stage (the default); a wrapper delegates, or its wrapped node
+     * connects inside the first attempt.
      *
      * @return completes when the connection is up, with the server's identity (its {@code INFO server} run_id, by
      *         which two entries reaching one server are told apart) or {@code null} when unknown; completes

@@ -66,6 +66,9 @@ class CountingNode(private val delegate: LockNode) : LockNode {
     @Volatile
     var acquireReplyDelayMs = 0L
 
+    /** Connects the wrapped node when the engine asks, as an unwrapped node would (before the first attempt). */
+    override fun connect() = delegate.connect()
+
     /** Holds back every release reply by this long. */
     @Volatile
     var releaseReplyDelayMs = 0L
