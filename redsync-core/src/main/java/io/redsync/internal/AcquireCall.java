@@ -236,10 +236,9 @@ final class AcquireCall {
             attempt(true);
             return;
         }
-        // Before the wait is scheduled: a short wait's attempt may start on another thread at once, and its
-        // own wait must find this call already listening.
+        // Before the wait is scheduled, so the wait's attempt never races this call's joining of the waiters.
         subscribe();
-        Timeout next = Engine.scheduleExactly(() -> guarded(() -> attempt(true)), delayNanos);
+        Timeout next = Engine.schedule(() -> guarded(() -> attempt(true)), delayNanos);
         retry = next;
         if (result.isDone() && next.cancel()) {
             settled.complete(null);
