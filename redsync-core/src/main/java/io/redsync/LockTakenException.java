@@ -6,12 +6,14 @@ import java.util.Optional;
 
 /**
  * The lock is busy (redsync's {@code ErrTaken}): on the last attempt another owner held the key on at least
- * one node, and enough nodes answered to make a quorum, so it was contention, not node failures, that kept the
- * call from a quorum. That covers another owner on a quorum, and split votes: this call on some nodes,
- * another owner on others, the rest failed or too few for anybody's quorum. Retrying later may succeed.
+ * one node, enough nodes answered to make a quorum, and no node failed for a configuration reason, so it was
+ * contention, not node failures, that kept the call from a quorum. That covers another owner on a quorum, and
+ * split votes: this call on some nodes, another owner on others, the rest slow, unreachable or too few for
+ * anybody's quorum. Retrying later may succeed.
  *
- * <p>When fewer than a quorum of nodes answered, the call fails with a plain {@link LockAcquisitionException}
- * instead, whoever held the nodes that did answer: the nodes need attention. {@link Mutex#tryLock()} returns
+ * <p>When fewer than a quorum of nodes answered, or a node failed for a configuration reason
+ * ({@link NodeException.Reason#isConfiguration()}), the call fails with a plain
+ * {@link LockAcquisitionException} instead, whoever held the nodes that did answer: the nodes need attention. {@link Mutex#tryLock()} returns
  * empty on this exception and throws the other.
  *
  * @since 0.1.0

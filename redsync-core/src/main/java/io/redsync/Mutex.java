@@ -68,10 +68,12 @@ public interface Mutex {
      * One acquisition attempt, no retry. Waits only for the nodes' answers (bounded by the node timeout);
      * an interrupt meanwhile is kept as the thread's interrupt status, not thrown.
      *
-     * @return the lease, or empty when the lock is busy: another owner held it on at least one node and a quorum
-     *         of nodes answered (a split vote counts as busy; see {@link LockTakenException})
+     * @return the lease, or empty when the lock is busy: another owner held it on at least one node, a quorum
+     *         of nodes answered and none is misconfigured (a split vote counts as busy; see
+     *         {@link LockTakenException})
      * @throws LockAcquisitionException if the attempt failed for another reason: fewer than a quorum of nodes
-     *                                  answered (node errors attached), or the validity was used up
+     *                                  answered or a node is misconfigured (node errors attached), or the
+     *                                  validity was used up
      * @since 0.1.0
      */
     Optional<Lease> tryLock();

@@ -8,9 +8,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * How long to wait before the next acquisition attempt, as a function of how many attempts have failed.
  * A lambda is a custom policy: {@code attempt -> Duration.ofMillis(10L * attempt)}.
  *
- * <p>A wait lasts at least the returned duration. Waits under 50 ms are timed to about a millisecond;
- * longer ones run on the library's 10 ms timer wheel and may end up to one tick late. With release
- * notifications on, a wait is cut short when the holder releases, and it never outlasts the holder's TTL.
+ * <p>A wait lasts at least the returned duration, and runs on the library's 10 ms timer wheel: it ends on a
+ * tick, up to 10 ms late, so waits shorter than the tick last about one tick ({@code constant(1 ms)} waits
+ * about 10 ms). With release notifications on, a wait is cut short when the holder releases, and it never
+ * outlasts the holder's TTL.
  *
  * <p>How many attempts are made is {@link LockOptions#tries()}; an overall budget is
  * {@link LockOptions#acquireTimeout()}. Together they cover the usual retry strategies:

@@ -268,19 +268,19 @@ final class AcquireCall {
             attempt(true);
             return;
         }
-        Timeout next = Engine.scheduleExactly(() -> guarded(() -> attempt(true)), delayNanos);
+        // Before the wait is scheduled, so the wait's attempt never races this call's joining of the waiters.
+        subscribe();
+        Timeout next = Engine.schedule(() -> guarded(() -> attempt(true)), delayNanos);
         retry = next;
         if (result.isDone() && next.cancel()) {
             settled.complete(null);
             return;
         }
         if (wake.pending() && next.cancel()) {
-            // Announced while we were deciding how long to wait.
+            // Announced (or found free) while we were deciding how long to wait.
             retry = null;
             attempt(false);
-            return;
         }
-        subscribe();
     }
 
     /**
@@ -357,15 +357,17 @@ final class AcquireCall {
 
     /**
      * The rule telling "busy" from "failed": a call that did not get the lock failed because the lock is busy
-     * when another owner held it on at least one node and enough nodes answered to make a quorum, so that it
-     * was the other owner, not node failures, that kept this call from a quorum. With too few nodes answering
-     * it failed, whoever held the rest: no quorum could have been reached either way, and that needs the
-     * operator. Redlock's split votes (us on some nodes, another owner on others, a failed node or an even
-     * count leaving nobody a quorum) are contention: retrying later can succeed.
+     * when another owner held it on at least one node, enough nodes answered to make a quorum, and no node
+     * failed for a configuration reason. Redlock's split votes (us on some nodes, another owner on others, a
+     * slow or unreachable node or an even count leaving nobody a quorum) are contention: retrying later can
+     * succeed. With too few nodes answering it failed, whoever held the rest; and a node failing for a
+     * configuration reason (wrong password, missing permission, ...) is always reported, since no retry cures
+     * it and hiding it behind "busy" would hide it for good.
      */
     static boolean busy(Votes votes, int quorum) {
         int answered = votes.nodeCount() - votes.failed().size() - votes.unanswered().size();
-        return !votes.heldByOthers().isEmpty() && answered >= quorum;
+        boolean misconfigured = votes.errors().stream().anyMatch(e -> e.reason().isConfiguration());
+        return !votes.heldByOthers().isEmpty() && answered >= quorum && !misconfigured;
     }
 
     private void fail(Ballot ballot, long elapsedNanos, long validity, String when) {

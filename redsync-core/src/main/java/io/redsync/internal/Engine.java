@@ -8,7 +8,6 @@ import io.redsync.UnlockFailedException;
 import io.redsync.Votes;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.Timeout;
-import io.netty.util.TimerTask;
 import io.redsync.spi.LockNode;
 
 import java.util.ArrayList;
@@ -19,8 +18,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -207,65 +204,6 @@ final class Engine {
 
     /** The wheel's tick: {@link #schedule} runs a task up to this much after its delay, never before. */
     static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
-
-    /**
-     * Delays shorter than this are timed by {@link #scheduleExactly} on a precise scheduler: on the wheel
-     * a 1 ms retry delay became 10 ms, and a 20 ms one up to 30 ms.
-     */
-    private static final long EXACT_BELOW_NANOS = 5 * TICK_NANOS;
-
-    /**
-     * Times the short waits the wheel would round up. Its thread is a {@link TimerThread} too, so the same
-     * rule holds: no caller code runs on it. Idle unless short retry delays are in use.
-     */
-    private static final class Exact {
-        static final ScheduledThreadPoolExecutor EXECUTOR = new ScheduledThreadPoolExecutor(1, r -> new TimerThread(r, "redsync-exact-timer"));
-
-        static {
-            EXECUTOR.setRemoveOnCancelPolicy(true);
-        }
-    }
-
-    /**
-     * As {@link #schedule}, but a delay below 50 ms (five ticks) is kept to within scheduling noise instead
-     * of being rounded up to the tick: for retry delays, whose length the caller chose.
-     */
-    static Timeout scheduleExactly(Runnable task, long delayNanos) {
-        if (delayNanos >= EXACT_BELOW_NANOS) {
-            return schedule(task, delayNanos);
-        }
-        ScheduledFuture<?> future = Exact.EXECUTOR.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
-        return new ExactTimeout(future, task);
-    }
-
-    /** A task on the precise scheduler, seen through the wheel's handle type. */
-    private record ExactTimeout(ScheduledFuture<?> future, Runnable runnable) implements Timeout {
-        @Override
-        public io.netty.util.Timer timer() {
-            return TIMER;
-        }
-
-        @Override
-        public TimerTask task() {
-            return t -> runnable.run();
-        }
-
-        @Override
-        public boolean isExpired() {
-            return future.isDone() && !future.isCancelled();
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return future.isCancelled();
-        }
-
-        /** True iff the task had not started: as the wheel's. */
-        @Override
-        public boolean cancel() {
-            return future.cancel(false);
-        }
-    }
 
     /** Sends {@code call} to every node in {@code order}; the ballot decides when enough have answered. */
     Ballot fanOut(String lockName, int[] order, boolean failFast, long timeoutNanos, String expectedValue,
