@@ -357,8 +357,8 @@ final class AcquireCall {
 
     /**
      * The rule telling "busy" from "failed": a call that did not get the lock failed because the lock is busy
-     * when another owner held it on at least one node, enough nodes answered to make a quorum, and no node
-     * failed for a configuration reason. Redlock's split votes (us on some nodes, another owner on others, a
+     * when another owner held it on a quorum, or on at least one node while enough nodes answered to make a
+     * quorum and no node failed for a configuration reason. Redlock's split votes (us on some nodes, another owner on others, a
      * slow or unreachable node or an even count leaving nobody a quorum) are contention: retrying later can
      * succeed. With too few nodes answering it failed, whoever held the rest; and a node failing for a
      * configuration reason (wrong password, missing permission, ...) is always reported, since no retry cures
@@ -367,7 +367,8 @@ final class AcquireCall {
     static boolean busy(Votes votes, int quorum) {
         int answered = votes.nodeCount() - votes.failed().size() - votes.unanswered().size();
         boolean misconfigured = votes.errors().stream().anyMatch(e -> e.reason().isConfiguration());
-        return !votes.heldByOthers().isEmpty() && answered >= quorum && !misconfigured;
+        return votes.heldByOthers().size() >= quorum
+                || (!votes.heldByOthers().isEmpty() && answered >= quorum && !misconfigured);
     }
 
     private void fail(Ballot ballot, long elapsedNanos, long validity, String when) {
