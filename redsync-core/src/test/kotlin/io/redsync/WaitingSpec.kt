@@ -43,8 +43,9 @@ class WaitingSpec : FunSpec({
             val lease = holder.lock("handoff", long)
             val (waiters, wrappers) = wrapped(3, long)
             waiters.use {
-                // Preset owner values tell the two waiters' attempts apart on the nodes.
-                fun sentBy(owner: String, w: DelayingNode) = w.sent.filter { it.op == "acquire" && it.value == owner }
+                // Preset owner values tell the two waiters' attempts apart on the nodes (each call stores its
+                // value with a suffix of its own: "w1#...").
+                fun sentBy(owner: String, w: DelayingNode) = w.sent.filter { it.op == "acquire" && it.value?.startsWith("$owner#") == true }
                 val w1 = waiters.mutex("handoff", long.toBuilder().value("w1").tries(2).retryDelay(RetryDelay.constant(ms(1000))).build()).lockAsync()
                 awaitUntil("W1's first attempt answered") { wrappers.all { w -> sentBy("w1", w).any { it.repliedAt != Long.MAX_VALUE } } }
                 val w2 = waiters.mutex("handoff", long.toBuilder().value("w2").tries(Int.MAX_VALUE)
