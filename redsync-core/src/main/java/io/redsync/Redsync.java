@@ -226,6 +226,10 @@ public interface Redsync extends AutoCloseable {
      * Closes the connections and clients this instance created (not those passed in), and stops its
      * timer. Pending calls fail. Idempotent.
      *
+     * <p>Waits, for a bounded time, for the cleanup releases of calls that were pending. On an interrupted thread
+     * it stops waiting, still closes everything and gives back Lettuce's shared threads, returns normally and
+     * keeps the thread's interrupt flag set.
+     *
      * @since 0.1.0
      */
     @Override

@@ -2,6 +2,7 @@ package io.redsync.internal;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandInterruptedException;
 import io.lettuce.core.RedisCredentials;
 import io.lettuce.core.RedisCredentialsProvider;
 import io.lettuce.core.RedisURI;
@@ -192,11 +193,21 @@ public final class RedsyncImpl implements Redsync {
         return nodes;
     }
 
-    /** Shuts down a client this instance made, then gives back the shared resources, even if the shutdown failed. */
+    /**
+     * Shuts down a client this instance made, then gives back the shared resources, even if the shutdown failed.
+     * Never throws: on an interrupted thread Lettuce's blocking shutdown gives up at once (its shutdown goes on in
+     * the background), and the interrupt flag is kept for the caller.
+     */
     private static void shutDown(RedisClient client, ClientResources shared) {
         try {
             if (client != null) {
                 client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            }
+        } catch (RuntimeException e) {
+            if (e instanceof RedisCommandInterruptedException || e.getCause() instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            } else {
+                LOG.warn("shutting down the Redis client failed: {}", e.toString());
             }
         } finally {
             if (shared != null) {
