@@ -119,6 +119,11 @@ class ConnectionSpec : FunSpec({
             Redsync.builder().uri(nodes.node(0).uri()).uri(proxy.uri() + "/1").uri(nodes.node(1).uri()).build().use { redsync ->
                 // Another owner on node 2's server: the only real vote left for us is node 0's server.
                 nodes.node(1).call("SET", "twice", "someone else", "PX", "60000")
+                // The check runs as each connection comes up. A call made before that waits for it within its node
+                // timeout; on a loaded machine the second address can take longer, and that call then sees a slow
+                // node (busy: another owner and a quorum answered) instead of the duplicate. Waiting for the
+                // connections first makes the outcome independent of the machine's speed.
+                redsync.awaitConnected(Duration.ofSeconds(30)).shouldBeFalse()
                 val e = shouldThrow<LockAcquisitionException> { redsync.mutex("twice").tryLock() }
                 val same = e.votes().errors().single()
                 same.reason() shouldBe NodeException.Reason.SAME_SERVER
