@@ -18,6 +18,7 @@ import kotlin.time.Duration.Companion.minutes
  * The real-node specs of the same paths are in `LeaseSafetySpec` and `KeepAliveSpec`.
  */
 class ValidityModelSpec : FunSpec({
+    tags(ModelChecking)
 
     // Minutes, not seconds: a warm-up may take Lincheck's 30 s timeout twice, and the machine is shared.
     test("concurrent extensions (keep-alive vs a shorter user extend, one applied but unanswered): never past the nodes").config(timeout = 10.minutes) {

@@ -29,6 +29,7 @@ import kotlin.time.Duration.Companion.minutes
  * use it still waits.
  */
 class WaiterListModelSpec : FunSpec({
+    tags(ModelChecking)
     // Instrumenting the classes takes most of a minute on a busy machine: a generous timeout, not a slow check.
     test("no release wake-up is lost, whatever the interleaving of releases, waiters ending, using and waking").config(timeout = 15.minutes) {
         ModelCheckingOptions()
