@@ -33,7 +33,8 @@ class ActivationSpec : FunSpec({
     afterSpec { nodes.close() }
 
     test("a connection whose activation lags its connect future serves the first lock call (the caller's client, REJECT_COMMANDS)") {
-        val resources = DefaultClientResources.builder().nettyCustomizer(HoldActivation).build()
+        val hold = HoldActivation()
+        val resources = DefaultClientResources.builder().nettyCustomizer(hold).build()
         val client = RedisClient.create(resources)
         client.options = ClientOptions.builder()
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
@@ -49,7 +50,7 @@ class ActivationSpec : FunSpec({
                     lease.get().release()
                 }
             }
-            HoldActivation.held() shouldBe 9 // three instances, three connections each: the delay was really in place
+            hold.held() shouldBe 9 // three instances, three connections each: the delay was really in place
         } finally {
             client.shutdown()
             resources.shutdown().get(10, TimeUnit.SECONDS)
@@ -59,8 +60,8 @@ class ActivationSpec : FunSpec({
 
 private const val HELD_MILLIS = 300L
 
-/** Puts [Hold] right after Lettuce's handshake handler on every channel. */
-private object HoldActivation : NettyCustomizer {
+/** Puts [Hold] right after Lettuce's handshake handler on every channel; counts the connections it held back. */
+private class HoldActivation : NettyCustomizer {
     private val count = java.util.concurrent.atomic.AtomicInteger()
 
     fun held(): Int = count.get()
@@ -71,7 +72,7 @@ private object HoldActivation : NettyCustomizer {
         channel.pipeline().addAfter(handshake.name(), "hold-activation", Hold())
     }
 
-    private class Hold : ChannelInboundHandlerAdapter() {
+    private inner class Hold : ChannelInboundHandlerAdapter() {
         override fun channelActive(ctx: ChannelHandlerContext) {
             count.incrementAndGet()
             ctx.executor().schedule({ ctx.fireChannelActive() }, HELD_MILLIS, TimeUnit.MILLISECONDS)
