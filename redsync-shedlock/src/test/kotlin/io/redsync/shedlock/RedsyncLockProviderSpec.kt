@@ -9,8 +9,10 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.redsync.LockAcquisitionException
 import io.redsync.Redsync
+import io.redsync.awaitUntil
+import io.redsync.ms
+import io.redsync.nodesHolding
 import io.redsync.testkit.RedisNodes
-import kotlinx.coroutines.delay
 import net.javacrumbs.shedlock.core.DefaultLockingTaskExecutor
 import net.javacrumbs.shedlock.core.LockConfiguration
 import net.javacrumbs.shedlock.core.LockExtender
@@ -22,22 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
 
-private fun ms(n: Long) = Duration.ofMillis(n)
-
 private fun config(name: String, atMost: Duration, atLeast: Duration = Duration.ZERO) =
     LockConfiguration(Instant.now(), name, atMost, atLeast)
 
-private fun RedisNodes.holding(key: String): List<Int> = nodes().filter { it.isRunning && key in it.keys() }.map { it.index() }
-
 private fun RedisNodes.pttls(key: String): List<Long> = nodes().filter { it.isRunning }.map { it.call("PTTL", key) as Long }
-
-private suspend fun awaitUntil(what: String, timeout: kotlin.time.Duration = 10.seconds, condition: () -> Boolean) {
-    val start = TimeSource.Monotonic.markNow()
-    while (!condition()) {
-        if (start.elapsedNow() > timeout) throw AssertionError("not within $timeout: $what")
-        delay(5)
-    }
-}
 
 class RedsyncLockProviderSpec : FunSpec({
     val nodes = RedisNodes.start(3)
@@ -54,10 +44,10 @@ class RedsyncLockProviderSpec : FunSpec({
 
     test("lockAtMostFor is the keys' TTL on every node, and unlock deletes them") {
         val lock = provider.lock(config("report", ms(5000))).get()
-        nodes.holding("shedlock:report") shouldContainExactly listOf(0, 1, 2)
+        nodes.nodesHolding("shedlock:report") shouldContainExactly listOf(0, 1, 2)
         nodes.pttls("shedlock:report").forEach { it shouldBeInRange 4000L..5000L }
         lock.unlock()
-        nodes.holding("shedlock:report").shouldBeEmpty()
+        nodes.nodesHolding("shedlock:report").shouldBeEmpty()
     }
 
     test("a second instance is skipped, not blocked: lock returns empty at once and ShedLock does not run the task") {
@@ -74,7 +64,7 @@ class RedsyncLockProviderSpec : FunSpec({
             held.unlock()
             executor.executeWithLock(Runnable { runs.incrementAndGet() }, config("nightly", ms(10_000)))
             runs.get() shouldBe 1
-            nodes.holding("shedlock:nightly").shouldBeEmpty()
+            nodes.nodesHolding("shedlock:nightly").shouldBeEmpty()
         } finally {
             other.close()
         }
@@ -83,17 +73,17 @@ class RedsyncLockProviderSpec : FunSpec({
     test("lockAtLeastFor: an early unlock keeps the keys until lockAtLeastUntil, so the job is skipped until then") {
         val lock = provider.lock(config("short-job", ms(10_000), ms(1500))).get()
         lock.unlock()
-        nodes.holding("shedlock:short-job") shouldContainExactly listOf(0, 1, 2)
+        nodes.nodesHolding("shedlock:short-job") shouldContainExactly listOf(0, 1, 2)
         nodes.pttls("shedlock:short-job").forEach { it shouldBeInRange 1L..1500L }
         provider.lock(config("short-job", ms(10_000))).isPresent shouldBe false
-        awaitUntil("the keys expire at lockAtLeastUntil") { nodes.holding("shedlock:short-job").isEmpty() }
+        awaitUntil("the keys expire at lockAtLeastUntil") { nodes.nodesHolding("shedlock:short-job").isEmpty() }
         provider.lock(config("short-job", ms(10_000))).get().unlock()
     }
 
     test("an unlock after lockAtLeastFor deletes the keys at once") {
         val lock = provider.lock(LockConfiguration(Instant.now().minusSeconds(2), "late", ms(10_000), ms(1000))).get()
         lock.unlock()
-        nodes.holding("shedlock:late").shouldBeEmpty()
+        nodes.nodesHolding("shedlock:late").shouldBeEmpty()
     }
 
     test("extend(lockAtMostFor, lockAtLeastFor) moves both bounds from now; the old lock is spent") {
@@ -114,7 +104,7 @@ class RedsyncLockProviderSpec : FunSpec({
             ttlInside = nodes.node(0).call("PTTL", "shedlock:extended-by-task") as Long
         }, config("extended-by-task", ms(3000)))
         ttlInside shouldBeInRange 25_000L..30_000L
-        nodes.holding("shedlock:extended-by-task").shouldBeEmpty()
+        nodes.nodesHolding("shedlock:extended-by-task").shouldBeEmpty()
     }
 
     test("extend returns empty once the lock is gone, and a lease outrun by its job unlocks without throwing") {
@@ -123,13 +113,13 @@ class RedsyncLockProviderSpec : FunSpec({
         lock.extend(ms(5000), Duration.ZERO).isPresent shouldBe false
 
         val expired = provider.lock(config("outrun", ms(200))).get()
-        awaitUntil("the lease expires") { nodes.holding("shedlock:outrun").isEmpty() }
+        awaitUntil("the lease expires") { nodes.nodesHolding("shedlock:outrun").isEmpty() }
         expired.unlock()
     }
 
     test("the key prefix is configurable") {
         val lock = RedsyncLockProvider.builder(redsync).keyPrefix("jobs:").build().lock(config("x", ms(5000))).get()
-        nodes.holding("jobs:x") shouldContainExactly listOf(0, 1, 2)
+        nodes.nodesHolding("jobs:x") shouldContainExactly listOf(0, 1, 2)
         lock.unlock()
         shouldThrow<IllegalArgumentException> { RedsyncLockProvider.builder(redsync).keepAlive(Duration.ZERO) }
             .message shouldContain "keepAlive expiry must be positive"
@@ -143,25 +133,25 @@ class RedsyncLockProviderSpec : FunSpec({
             nodes.pttls("shedlock:kept").forEach { it shouldBeInRange 1L..600L }
             val until = TimeSource.Monotonic.markNow()
             awaitUntil("three expiries pass") { until.elapsedNow() > 1.8.seconds }
-            nodes.holding("shedlock:kept") shouldContainExactly listOf(0, 1, 2)
+            nodes.nodesHolding("shedlock:kept") shouldContainExactly listOf(0, 1, 2)
             lock.unlock()
-            nodes.holding("shedlock:kept").shouldBeEmpty()
+            nodes.nodesHolding("shedlock:kept").shouldBeEmpty()
         }
 
         test("a crashed instance frees the job within the short expiry, not lockAtMostFor") {
             val crashed = Redsync.create(nodes.uris())
             RedsyncLockProvider.builder(crashed).keepAlive(ms(600)).build().lock(config("crash", ms(60_000))).get()
             crashed.close() // no unlock: the keeper stops with the instance
-            awaitUntil("the keys expire", 5.seconds) { nodes.holding("shedlock:crash").isEmpty() }
+            awaitUntil("the keys expire", 5.seconds) { nodes.nodesHolding("shedlock:crash").isEmpty() }
             keeping.lock(config("crash", ms(60_000))).get().unlock()
         }
 
         test("a job running past lockAtMostFor loses the lock then") {
             val lock = keeping.lock(config("capped", ms(1500))).get()
-            awaitUntil("lockAtMostFor passes", 5.seconds) { nodes.holding("shedlock:capped").isEmpty() }
+            awaitUntil("lockAtMostFor passes", 5.seconds) { nodes.nodesHolding("shedlock:capped").isEmpty() }
             val next = keeping.lock(config("capped", ms(1500))).get()
             lock.unlock() // the late unlock leaves the next holder's keys alone
-            nodes.holding("shedlock:capped") shouldContainExactly listOf(0, 1, 2)
+            nodes.nodesHolding("shedlock:capped") shouldContainExactly listOf(0, 1, 2)
             next.unlock()
         }
 
@@ -170,10 +160,10 @@ class RedsyncLockProviderSpec : FunSpec({
             val extended = lock.extend(ms(60_000), ms(2500)).get()
             val start = TimeSource.Monotonic.markNow()
             awaitUntil("the first lockAtMostFor passes") { start.elapsedNow() > 1.3.seconds }
-            nodes.holding("shedlock:least") shouldContainExactly listOf(0, 1, 2)
+            nodes.nodesHolding("shedlock:least") shouldContainExactly listOf(0, 1, 2)
             extended.unlock()
             keeping.lock(config("least", ms(5000))).isPresent shouldBe false
-            awaitUntil("lockAtLeastUntil passes") { nodes.holding("shedlock:least").isEmpty() }
+            awaitUntil("lockAtLeastUntil passes") { nodes.nodesHolding("shedlock:least").isEmpty() }
         }
 
         test("a lockAtMostFor not longer than the short expiry is the expiry itself") {
@@ -190,7 +180,7 @@ class RedsyncLockProviderSpec : FunSpec({
         degraded.awaitConnected(Duration.ofSeconds(10)) shouldBe true
         nodes.node(2).kill()
         val lock = provider.lock(config("degraded", ms(5000))).get()
-        nodes.holding("shedlock:degraded") shouldContainExactly listOf(0, 1)
+        nodes.nodesHolding("shedlock:degraded") shouldContainExactly listOf(0, 1)
         lock.unlock()
 
         nodes.node(1).kill()
