@@ -3,6 +3,7 @@ package io.redsync.shedlock;
 import io.redsync.KeepAlive;
 import io.redsync.Lease;
 import io.redsync.LockOptions;
+import io.redsync.LockTakenException;
 import io.redsync.Redsync;
 import io.redsync.RedsyncException;
 import net.javacrumbs.shedlock.core.ClockProvider;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -35,7 +37,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>ShedLock's semantics hold:
  * <ul>
  *   <li>{@link #lock} makes one attempt and never waits: when another instance holds the lock it returns empty and
- *       ShedLock skips the run;</li>
+ *       ShedLock skips the run (after a split vote, where instances firing together each took some nodes and none
+ *       a quorum, it tries again at once, so that one of them runs the job);</li>
  *   <li>{@code lockAtMostFor} is the lease's expiry: if the instance dies, the lock frees itself after it;</li>
  *   <li>{@code lockAtLeastFor}: on {@link SimpleLock#unlock()} before {@code lockAtLeastUntil}, the keys are kept
  *       (their TTL set to the time left) instead of deleted, so a run that finished early is not repeated by a
@@ -60,6 +63,8 @@ public final class RedsyncLockProvider implements ExtensibleLockProvider {
     public static final String DEFAULT_KEY_PREFIX = "shedlock:";
 
     private static final Logger log = LoggerFactory.getLogger(RedsyncLockProvider.class);
+    /** Attempts made when each one ends in a split vote. */
+    private static final int SPLIT_VOTE_TRIES = 5;
     /** Below this much of lockAtLeastFor left, unlock deletes the keys rather than setting a TTL that short. */
     private static final Duration MIN_KEEP = Duration.ofMillis(10);
 
@@ -105,8 +110,10 @@ public final class RedsyncLockProvider implements ExtensibleLockProvider {
     }
 
     /**
-     * Makes one attempt to take the job's lock; never waits for another holder. Waits only for the nodes' answers
-     * (bounded by the node timeout); an interrupt meanwhile does not abort the attempt (the interrupt status is kept).
+     * Makes one attempt to take the job's lock; never waits for another holder. Only after a split vote (contenders
+     * each holding some nodes, none a quorum) it tries again after 5-50 ms, at most 5 times. Waits only for the
+     * nodes' answers (bounded by the node timeout) and those short delays; an interrupt skips the run (empty) and
+     * keeps the interrupt status.
      *
      * @param configuration the job's name, {@code lockAtMostFor} and {@code lockAtLeastFor}
      * @return the lock, or empty when another instance holds it (ShedLock skips the run)
@@ -123,13 +130,13 @@ public final class RedsyncLockProvider implements ExtensibleLockProvider {
         LockOptions options = redsync.options()
                 .expiry(wholeMillis(keep ? keepAliveExpiry : atMost))
                 .keepAlive(keep ? KeepAlive.defaults() : KeepAlive.disabled())
+                .tries(1)
                 .build();
         String name = keyPrefix + configuration.getName();
-        Optional<Lease> lease = redsync.mutex(name, options).tryLock();
-        if (lease.isEmpty()) {
+        Lease held = attempt(name, options);
+        if (held == null) {
             return Optional.empty();
         }
-        Lease held = lease.get();
         if (keep) {
             held.onLost(e -> log.warn("ShedLock lock '{}' was lost while its job runs (another instance may start it): {}",
                     name, e.getMessage()));
@@ -137,6 +144,35 @@ public final class RedsyncLockProvider implements ExtensibleLockProvider {
         }
         return Optional.of(new RedsyncSimpleLock(held, configuration.getLockAtLeastUntil(),
                 keep ? releaseAt(held, configuration.getLockAtMostUntil()) : null));
+    }
+
+    /**
+     * One attempt; another only after a split vote. Instances whose schedulers fire in the same millisecond can each
+     * take some nodes and none a quorum (Redlock's split vote, likely with a node down): every one of them would
+     * skip the run. Then, and only then, it tries again after a short random delay, at most {@value #SPLIT_VOTE_TRIES}
+     * times: contenders released their partial holds, so one wins and the others see a real holder and skip.
+     * A lock another instance holds on a quorum is never waited for.
+     */
+    private Lease attempt(String name, LockOptions options) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return redsync.mutex(name, options).lock();
+            } catch (LockTakenException e) {
+                boolean splitVote = e.holderTtl().map(Duration::isZero).orElse(false);
+                if (!splitVote || attempt >= SPLIT_VOTE_TRIES) {
+                    return null;
+                }
+                try {
+                    Thread.sleep(ThreadLocalRandom.current().nextLong(5, 50));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt(); // the scheduler is stopping: skip this run
+                    return null;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
     }
 
     /** Releases the kept-alive lease at {@code when}, unless the returned flag was set first. */
