@@ -219,7 +219,7 @@ final class LeaseImpl implements Lease {
     static CompletableFuture<Long> extend(MutexImpl mutex, String value, Redlock.Term term) {
         Target target = mutex.target();
         return mutex.engine().fanOut(target, Operation.extend(target, value, term.ttlMillis(), mutex.options().setNXOnExtend()))
-                .decided.thenApply(b -> Redlock.extended(target.lockName(), b, term));
+                .decided.thenApply(b -> Redlock.extended(target.lockName(), b, term, System.nanoTime()));
     }
 
     /** The point where this lease is extended: numbered, sent, and its answer settled on the validity. */

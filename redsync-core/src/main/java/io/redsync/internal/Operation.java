@@ -51,6 +51,7 @@ interface Operation<R> {
      * SET NX PX (with {@code refresh}: or refresh a key already holding {@code value}); with fencing, also reads
      * the counter. The reply keeps the holder's TTL and the counter for {@link Redlock}.
      */
+    // region README engine-operations
     static Operation<AcquireReply> acquire(Target target, String value, long expiryMillis, boolean refresh) {
         return of(n -> n.acquire(target.key(), value, expiryMillis, refresh, target.counterKey()),
                 r -> r.acquired() ? Vote.GRANTED : Vote.HELD_BY_OTHER);
@@ -60,6 +61,7 @@ interface Operation<R> {
     static Operation<Ownership> release(Target target, String value) {
         return of(n -> n.release(target.key(), value), Operation::of);
     }
+    // endregion
 
     /** Compare-and-PEXPIRE (with {@code setIfAbsent}: or SET NX a missing key). */
     static Operation<Ownership> extend(Target target, String value, long ttlMillis, boolean setIfAbsent) {

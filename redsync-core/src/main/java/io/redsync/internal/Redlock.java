@@ -82,10 +82,12 @@ final class Redlock {
 
     // ---- 2. Acquire: SET NX PX on every node; held iff a quorum granted and validity remains ----
 
+    // region README engine-rule
     /** The quorum granted, the caller did not give up, and validity remains at {@code now}. Also the fence's rule. */
     static boolean granted(Ballot<?> ballot, Term term, long now) {
         return !ballot.aborted() && ballot.count(Vote.GRANTED) >= ballot.quorum() && term.deadline() - now > 0;
     }
+    // endregion
 
     /**
      * Fencing: the token is the highest counter among the granting nodes, plus one, written back to a quorum (where
@@ -185,9 +187,8 @@ final class Redlock {
 
     // ---- 3. Extend: compare-and-PEXPIRE; the new deadline iff a quorum extended and validity remains ----
 
-    /** The new deadline, or the exception saying why not. */
-    static long extended(String lockName, Ballot<?> ballot, Term term) {
-        long now = System.nanoTime();
+    /** The new deadline, or the exception saying why not; {@code now}: when the ballot was decided. */
+    static long extended(String lockName, Ballot<?> ballot, Term term, long now) {
         if (ballot.count(Vote.GRANTED) >= ballot.quorum() && term.deadline() - now > 0) {
             return term.deadline();
         }
