@@ -9,8 +9,6 @@ import io.redsync.Mutex;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
@@ -238,8 +236,7 @@ final class MutexImpl implements Mutex {
     public CompletableFuture<Boolean> validAsync() {
         LeaseImpl lease = latest.get();
         if (lease != null) {
-            return engine.fanOut(target, Operation.look(target, lease.value())).decided
-                    .thenApply(b -> b.count(Vote.GRANTED) >= b.quorum());
+            return engine.fanOut(target, Operation.look(target, lease.value())).decided.thenApply(Redlock::held);
         }
         if (options.value().isEmpty()) {
             return CompletableFuture.completedFuture(false);
@@ -249,19 +246,10 @@ final class MutexImpl implements Mutex {
 
     /**
      * The token that holds the lock for whoever knows {@code preset}: {@code preset} itself or the token of the
-     * lock call made with it ({@link Tokens#madeWith}) that a quorum of nodes holds; empty if none does. An
-     * extension by a preset value then extends that one call's keys only, never a mix of several calls' minorities.
+     * lock call made with it ({@link Tokens#madeWith}) that a quorum of nodes holds; empty if none does.
      */
     private CompletableFuture<Optional<String>> tokenMadeWith(String preset) {
-        return engine.fanOut(target.patient(), Operation.lookMadeWith(target, preset)).decided.thenApply(b -> {
-            Map<String, Integer> held = new HashMap<>();
-            for (int node = 0; node < b.nodeCount(); node++) {
-                if (b.decided(node) == Vote.GRANTED) {
-                    held.merge(b.reply(node), 1, Integer::sum);
-                }
-            }
-            return held.entrySet().stream().filter(e -> e.getValue() >= b.quorum()).map(Map.Entry::getKey).findFirst();
-        });
+        return engine.fanOut(target.patient(), Operation.lookMadeWith(target, preset)).decided.thenApply(Redlock::tokenOnQuorum);
     }
 
     @Override

@@ -12,13 +12,17 @@ import io.redsync.spi.AcquireReply;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Redlock's rules, in the order of the description (redis.io, "Distributed Locks with Redis"): how long a lease
  * is valid, what a decided {@link Ballot} means for acquire, fence, extend and release, and which exception each
  * outcome is. Pure: no I/O, no clock of its own (callers pass {@link System#nanoTime()} values); the engine counts
- * votes, these rules read the count. Nothing else in the library computes validity or decides an outcome.
+ * votes, these rules read the count. Nothing else in the library computes validity or decides what the votes on a
+ * lock operation mean (the read-only {@code holderTtl()} query keeps its rule beside it, in {@link HolderQuery}).
  */
 final class Redlock {
     private Redlock() {
@@ -183,6 +187,26 @@ final class Redlock {
                 : "";
         return new LockAcquisitionException(lockName, "lock '" + lockName + "' not acquired " + when + ": last attempt "
                 + votes + why, attempts, votes);
+    }
+
+    /** {@code valid()}: a quorum holds our value (a look, {@link Operation#look}). */
+    static boolean held(Ballot<?> look) {
+        return look.count(Vote.GRANTED) >= look.quorum();
+    }
+
+    /**
+     * The one token made with a preset value ({@link Operation#lookMadeWith}) that stands on a quorum, if any: an
+     * extension or {@code valid()} by a preset value then acts on that one lock call's keys only, never on a mix
+     * of several calls' minorities.
+     */
+    static Optional<String> tokenOnQuorum(Ballot<String> look) {
+        Map<String, Integer> held = new HashMap<>();
+        for (int node = 0; node < look.nodeCount(); node++) {
+            if (look.decided(node) == Vote.GRANTED) {
+                held.merge(look.reply(node), 1, Integer::sum);
+            }
+        }
+        return held.entrySet().stream().filter(e -> e.getValue() >= look.quorum()).map(Map.Entry::getKey).findFirst();
     }
 
     // ---- 3. Extend: compare-and-PEXPIRE; the new deadline iff a quorum extended and validity remains ----
