@@ -2,7 +2,7 @@ package io.redsync;
 
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.redsync.internal.Fences;
+import io.redsync.internal.Internals;
 
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
@@ -115,6 +115,6 @@ public final class FencedWrites {
      */
     public static String storageKey(String key) {
         Objects.requireNonNull(key, "key must not be null");
-        return Fences.tagged(key) + ":fenced";
+        return Internals.tagged(key) + ":fenced";
     }
 }

@@ -1,6 +1,6 @@
 package io.redsync;
 
-import io.redsync.internal.KeepAliveTiming;
+import io.redsync.internal.Internals;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -125,32 +125,7 @@ public final class KeepAlive {
      * {@link LockOptions.Builder#build()}. The default margin needs no check: it is derived to fit.
      */
     void validateAgainst(Duration expiry, Duration drift, Duration nodeTimeout) {
-        if (!enabled) {
-            return;
-        }
-        if (interval != null && interval.compareTo(expiry) >= 0) {
-            throw new IllegalArgumentException("keepAlive interval must be < expiry (" + expiry + "), was " + interval
-                    + ": the lease would expire between extensions");
-        }
-        if (lostMargin == null) {
-            return;
-        }
-        Duration max = KeepAliveTiming.maxLostMargin(expiry, drift, nodeTimeout);
-        String range = "keepAlive lostMargin must be in [" + millis(KeepAliveTiming.MIN_LOST_MARGIN) + ", " + millis(max)
-                + "] for expiry " + millis(expiry) + ", was " + lostMargin;
-        if (lostMargin.compareTo(KeepAliveTiming.MIN_LOST_MARGIN) < 0) {
-            throw new IllegalArgumentException(range + ": the loss is declared on a 10 ms timer tick, which may come a tick"
-                    + " late, so a margin below two ticks could declare it after the validity had ended");
-        }
-        if (lostMargin.compareTo(max) > 0) {
-            throw new IllegalArgumentException(range + ": the upper bound is expiry − drift (" + millis(drift)
-                    + ") − 2 × nodeTimeout (" + millis(nodeTimeout) + ") − 30 ms of timer slack, so that an"
-                    + " extension can be sent, answered and followed by the next one before the margin is reached");
-        }
-    }
-
-    private static String millis(Duration d) {
-        return d.toNanos() % 1_000_000 == 0 ? d.toMillis() + " ms" : d.toNanos() / 1e6 + " ms";
+        Internals.checkKeepAlive(this, expiry, drift, nodeTimeout);
     }
 
     @Override

@@ -1,6 +1,6 @@
 package io.redsync;
 
-import io.redsync.internal.Drift;
+import io.redsync.internal.Internals;
 
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -273,7 +273,7 @@ public final class LockOptions {
     }
 
     private static Duration drift(Duration expiry, double driftFactor) {
-        return Drift.of(expiry, driftFactor);
+        return Internals.drift(expiry, driftFactor);
     }
 
     @Override
@@ -508,23 +508,15 @@ public final class LockOptions {
          * @since 0.1.0
          */
         public LockOptions build() {
-            if (expiry.isNegative() || expiry.isZero()) {
-                throw new IllegalArgumentException("expiry must be > 0, was " + expiry);
-            }
-            if (expiry.getNano() % 1_000_000 != 0) {
-                throw new IllegalArgumentException("expiry must be a whole number of milliseconds (Redis sets TTLs in ms), was " + expiry);
-            }
+            Internals.checkTtl("expiry", expiry);
             if (tries < 1) {
                 throw new IllegalArgumentException("tries must be >= 1, was " + tries
                         + " (1 = a single attempt; use Integer.MAX_VALUE with an acquireTimeout to wait indefinitely)");
             }
             requireOpenUnit("driftFactor", driftFactor);
             requireOpenUnit("timeoutFactor", timeoutFactor);
+            Internals.checkAboveDrift("expiry", expiry, driftFactor);
             Duration drift = drift(expiry, driftFactor);
-            if (expiry.compareTo(drift.multipliedBy(2)) < 0) {
-                throw new IllegalArgumentException("expiry must be at least 2 × drift (expiry × driftFactor + 2 ms = "
-                        + drift.toNanos() / 1e6 + " ms), was " + expiry + "; use a longer expiry or a smaller driftFactor");
-            }
             Duration effectiveTimeout;
             if (nodeTimeout != null) {
                 if (nodeTimeout.isNegative() || nodeTimeout.isZero()) {

@@ -5,7 +5,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SslOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.resource.ClientResources;
-import io.redsync.internal.RedsyncImpl;
+import io.redsync.internal.Internals;
 import io.redsync.spi.LockNode;
 
 import java.time.Duration;
@@ -247,7 +247,7 @@ public interface Redsync extends AutoCloseable {
         private LockOptions defaults = LockOptions.defaults();
         private SslOptions sslOptions;
         private ClientResources clientResources;
-        private Duration connectTimeout = RedsyncImpl.DEFAULT_CONNECT_TIMEOUT;
+        private Duration connectTimeout = Internals.DEFAULT_CONNECT_TIMEOUT;
 
         private Builder() {
         }
@@ -288,7 +288,7 @@ public interface Redsync extends AutoCloseable {
          * @since 0.1.0
          */
         public Builder node(RedisClient client, RedisURI uri) {
-            nodes.add(new RedsyncImpl.ClientNode(Objects.requireNonNull(client, "client must not be null"),
+            nodes.add(Internals.clientNode(Objects.requireNonNull(client, "client must not be null"),
                     Objects.requireNonNull(uri, "uri must not be null")));
             return this;
         }
@@ -418,7 +418,7 @@ public interface Redsync extends AutoCloseable {
          * @since 0.1.0
          */
         public Redsync build() {
-            return new RedsyncImpl(List.copyOf(nodes), keyPrefix, defaults, sslOptions, clientResources, connectTimeout);
+            return Internals.newRedsync(List.copyOf(nodes), keyPrefix, defaults, sslOptions, clientResources, connectTimeout);
         }
     }
 }

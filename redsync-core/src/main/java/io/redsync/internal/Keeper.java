@@ -2,9 +2,7 @@ package io.redsync.internal;
 
 import io.netty.util.Timeout;
 import io.redsync.KeepAlive;
-import io.redsync.LeaseExpiredException;
 import io.redsync.LeaseLostException;
-import io.redsync.LockNotHeldException;
 import io.redsync.LockOptions;
 import io.redsync.Votes;
 
@@ -56,9 +54,8 @@ final class Keeper {
         this.lease = lease;
         this.mutex = mutex;
         this.engine = mutex.engine();
-        this.intervalNanos = policy.interval().orElse(expiry.dividedBy(3)).toNanos();
-        this.marginNanos = policy.lostMargin()
-                .orElseGet(() -> KeepAliveTiming.defaultLostMargin(expiry, options.drift(), options.nodeTimeout())).toNanos();
+        this.intervalNanos = KeepAliveTiming.interval(policy, expiry).toNanos();
+        this.marginNanos = KeepAliveTiming.lostMargin(policy, options).toNanos();
         this.timeoutNanos = options.nodeTimeout().toNanos();
         // After a failed extension, try again soon: a few times before the margin is reached.
         this.retryNanos = Math.max(KeepAliveTiming.TICK_NANOS, intervalNanos / 4);
@@ -90,9 +87,9 @@ final class Keeper {
         long latest = KeepAliveTiming.latestSend(lease.deadlineNanos(), marginNanos, timeoutNanos) - now;
         long wait = Math.max(0, Math.min(wantedNanos, latest));
         cancel(nextExtension);
-        nextExtension = Engine.schedule(this::extend, wait);
+        nextExtension = Scheduler.schedule(this::extend, wait);
         cancel(nextLook);
-        nextLook = wait > lookNanos ? Engine.schedule(this::look, lookNanos) : null;
+        nextLook = wait > lookNanos ? Scheduler.schedule(this::look, lookNanos) : null;
     }
 
     private void extend() {
@@ -129,8 +126,7 @@ final class Keeper {
             return;
         }
         Throwable cause = Engine.unwrap(error);
-        boolean expiredLocally = cause instanceof LeaseExpiredException e && e.votes() == null;
-        if (!expiredLocally && (cause instanceof LockNotHeldException || cause instanceof LeaseExpiredException)) {
+        if (Redlock.refused(cause)) {
             // Refused: another owner holds it, or its keys are gone. No retry can bring it back.
             lost(LeaseLostException.Reason.REFUSED, cause.getMessage(), cause);
             return;
@@ -146,7 +142,7 @@ final class Keeper {
             long wait = Math.max(KeepAliveTiming.TICK_NANOS, Math.min(retryNanos, latest));
             if (lease.deadlineNanos() - marginNanos - now > wait) {
                 cancel(nextExtension);
-                nextExtension = Engine.schedule(this::extend, wait);
+                nextExtension = Scheduler.schedule(this::extend, wait);
             }
         }
     }
@@ -164,12 +160,12 @@ final class Keeper {
             }
             nextLook = null;
         }
-        engine.look(mutex.name(), mutex.key(), lease.value(), mutex.order(), timeoutNanos).thenAccept(this::looked);
+        Target target = mutex.target().patient();
+        engine.fanOut(target, Operation.look(target, lease.value())).decided.thenAccept(b -> looked(b.votes()));
     }
 
     private void looked(Votes votes) {
-        int gone = votes.heldByOthers().size() + (setIfAbsent ? 0 : votes.absent().size());
-        if (votes.nodeCount() - gone < engine.quorum) {
+        if (Redlock.lostOnLook(votes, setIfAbsent)) {
             lost(LeaseLostException.Reason.REFUSED, "its keys are " + (votes.heldByOthers().isEmpty() ? "gone" : "held by another owner")
                     + " on too many nodes for a quorum (" + votes + "): deleted, expired, or lost with a node restarted empty", null);
             return;
@@ -180,7 +176,7 @@ final class Keeper {
             }
             long untilExtension = KeepAliveTiming.latestSend(lease.deadlineNanos(), marginNanos, timeoutNanos) - System.nanoTime();
             if (untilExtension > lookNanos) {
-                nextLook = Engine.schedule(this::look, lookNanos);
+                nextLook = Scheduler.schedule(this::look, lookNanos);
             }
         }
     }
@@ -189,7 +185,7 @@ final class Keeper {
     private void armLostCheck() {
         cancel(lostCheck);
         long wait = lease.deadlineNanos() - marginNanos - System.nanoTime();
-        lostCheck = Engine.schedule(this::checkLost, Math.max(0, wait));
+        lostCheck = Scheduler.schedule(this::checkLost, Math.max(0, wait));
     }
 
     private void checkLost() {

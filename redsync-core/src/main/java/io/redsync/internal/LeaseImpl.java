@@ -4,8 +4,6 @@ import io.redsync.KeepAlive;
 import io.redsync.Lease;
 import io.redsync.LeaseExpiredException;
 import io.redsync.LeaseLostException;
-import io.redsync.LockNotHeldException;
-import io.redsync.LockOptions;
 import io.redsync.UnlockFailedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,7 +109,7 @@ final class LeaseImpl implements Lease {
             return this;
         }
         // Same rules as in LockOptions: the interval and margin must fit this lease's expiry.
-        LockOptions.builder().expiry(mutex.options().expiry()).driftFactor(mutex.options().driftFactor()).keepAlive(policy).build();
+        KeepAliveTiming.check(policy, mutex.options());
         Keeper started;
         synchronized (this) {
             if (validity.isReleased()) {
@@ -172,7 +170,7 @@ final class LeaseImpl implements Lease {
 
     /** Listeners run on a worker: never on the timer, whose thread a slow listener would hold up. */
     private void notifyLost(Consumer<? super LeaseLostException> listener, LeaseLostException loss) {
-        Engine.WORKERS.execute(() -> {
+        Scheduler.WORKERS.execute(() -> {
             try {
                 listener.accept(loss);
             } catch (RuntimeException e) {
@@ -204,27 +202,28 @@ final class LeaseImpl implements Lease {
 
     @Override
     public CompletableFuture<Void> extendAsync() {
-        return extendNanos(mutex.options().expiry().toNanos(), mutex.options().drift().toNanos());
+        return extendBy(mutex.options().expiry(), mutex.options().drift());
     }
 
     @Override
     public CompletableFuture<Void> extendAsync(Duration ttl) {
         Objects.requireNonNull(ttl, "ttl must not be null");
-        if (ttl.isNegative() || ttl.isZero()) {
-            throw new IllegalArgumentException("ttl must be > 0, was " + ttl);
-        }
-        if (ttl.getNano() % 1_000_000 != 0) {
-            throw new IllegalArgumentException("ttl must be a whole number of milliseconds (Redis sets TTLs in ms), was " + ttl);
-        }
-        Duration drift = Drift.of(ttl, mutex.options().driftFactor());
-        if (ttl.compareTo(drift.multipliedBy(2)) < 0) {
-            throw new IllegalArgumentException("ttl must be at least 2 × drift (ttl × driftFactor + 2 ms = "
-                    + drift.toNanos() / 1e6 + " ms), was " + ttl);
-        }
-        return extendNanos(ttl.toNanos(), drift.toNanos());
+        Redlock.checkTtl("ttl", ttl);
+        return extendBy(ttl, Redlock.checkAboveDrift("ttl", ttl, mutex.options().driftFactor()));
     }
 
-    private CompletableFuture<Void> extendNanos(long ttlNanos, long driftNanos) {
+    /**
+     * Compare-and-PEXPIRE of {@code value}'s keys on every node, timed from now: the new deadline iff a quorum
+     * extended and validity remains ({@link Redlock#extended}).
+     */
+    static CompletableFuture<Long> extend(MutexImpl mutex, String value, Redlock.Term term) {
+        Target target = mutex.target();
+        return mutex.engine().fanOut(target, Operation.extend(target, value, term.ttlMillis(), mutex.options().setNXOnExtend()))
+                .decided.thenApply(b -> Redlock.extended(target.lockName(), b, term, System.nanoTime()));
+    }
+
+    /** The point where this lease is extended: numbered, sent, and its answer settled on the validity. */
+    private CompletableFuture<Void> extendBy(Duration ttl, Duration drift) {
         if (validity.isReleased()) {
             return CompletableFuture.failedFuture(new LeaseExpiredException(name(),
                     "lease on lock '" + name() + "' was released; acquire the lock again instead of extending", null));
@@ -238,14 +237,13 @@ final class LeaseImpl implements Lease {
             return CompletableFuture.failedFuture(new LeaseExpiredException(name(), "lease on lock '" + name()
                     + "' expired before it was extended; acquire the lock again", null));
         }
-        long start = System.nanoTime();
-        long candidate = start + ttlNanos - driftNanos;
+        Redlock.Term term = Redlock.Term.from(System.nanoTime(), ttl, drift);
+        long candidate = term.deadline();
         long[] ticket = new long[1];
         // Numbered and sent under the validity's lock, so the nodes apply concurrent extensions in number order.
         CompletableFuture<Long> sent = validity.issue(candidate, number -> {
             ticket[0] = number;
-            return mutex.engine().extend(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
-                    mutex.options().nodeTimeout().toNanos(), start, ttlNanos, driftNanos, mutex.options().setNXOnExtend());
+            return extend(mutex, value, term);
         });
         return sent.handle((deadline, error) -> {
             // A failed extension may still have been applied by nodes that failed or timed out: Validity
@@ -255,21 +253,12 @@ final class LeaseImpl implements Lease {
                 return null;
             }
             Throwable cause = Engine.unwrap(error);
-            if (refused(cause)) {
+            if (Redlock.refused(cause)) {
                 markLost(new LeaseLostException(name(), LeaseLostException.Reason.REFUSED, "lease on lock '" + name()
                         + "' lost: an extension was refused: " + cause.getMessage(), cause));
             }
             throw error instanceof CompletionException c ? c : new CompletionException(error);
         });
-    }
-
-    /**
-     * Whether the nodes refused an extension for good: another owner holds the lock, or its keys are gone, on
-     * so many nodes that no quorum can hold them (votes present: the nodes answered; without votes the
-     * lease had only run out locally).
-     */
-    static boolean refused(Throwable cause) {
-        return cause instanceof LockNotHeldException || cause instanceof LeaseExpiredException e && e.votes() != null;
     }
 
     @Override
@@ -283,8 +272,11 @@ final class LeaseImpl implements Lease {
             return DONE;
         }
         stopKeeping();
-        return mutex.engine().release(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
-                mutex.options().nodeTimeout().toNanos(), validity.deadline());
+        Target target = mutex.target();
+        long start = System.nanoTime();
+        long deadline = validity.deadline();
+        return mutex.engine().fanOut(target, Operation.release(target, value)).decided
+                .thenApply(b -> Redlock.released(name(), b, deadline - start > 0));
     }
 
     @Override

@@ -17,32 +17,40 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /** One lock name with its options; remembers its latest lease for redsync's unlock/extend/until/value. */
 final class MutexImpl implements Mutex {
+    private final Context context;
     private final Engine engine;
     private final String name;
-    private final String key;
     private final LockOptions options;
-    private final int[] order;
+    private final Target target;
     private final AtomicReference<LeaseImpl> latest = new AtomicReference<>();
 
-    MutexImpl(Engine engine, String name, String key, LockOptions options, int[] order) {
-        this.engine = engine;
-        this.name = name;
-        this.key = key;
+    MutexImpl(Context context, LockOptions options, Target target) {
+        this.context = context;
+        this.engine = context.engine();
+        this.name = target.lockName();
         this.options = options;
-        this.order = order;
+        this.target = target;
     }
 
     Engine engine() {
         return engine;
     }
 
-    String key() {
-        return key;
+    Target target() {
+        return target;
+    }
+
+    Waiters waiters() {
+        return context.waiters();
+    }
+
+    Calls calls() {
+        return context.calls();
     }
 
     /** The order in which nodes are asked (shuffled once per mutex with shufflePools). */
     int[] order() {
-        return order;
+        return target.order();
     }
 
     /** Makes {@code lease} the latest; returns the one it replaced. */
@@ -66,14 +74,14 @@ final class MutexImpl implements Mutex {
     }
 
     private AcquireCall call(int attempts) {
-        return new AcquireCall(engine, this, Tokens.forCall(options, name), attempts);
+        return new AcquireCall(this, Tokens.forCall(options, name), attempts);
     }
 
     @Override
     public Lease lock() throws InterruptedException {
         AcquireCall call = call(options.tries());
         // A lease granted in the instant of the interrupt is given back, not dropped.
-        return Await.interruptibly(call.start(), call.settled, cleanupBound(), Lease::releaseAsync);
+        return Await.interruptibly(call.start(), call.settled, Redlock.settleBoundNanos(target.timeoutNanos()), Lease::releaseAsync);
     }
 
     @Override
@@ -186,8 +194,11 @@ final class MutexImpl implements Mutex {
         if (lease != null) {
             return lease.releaseAsync();
         }
-        String value = presetValue("unlock");
-        return engine.releaseMadeWith(name, key, value, order, options.failFast(), options.nodeTimeout().toNanos());
+        // Releases whatever holds the preset value or the token of a lock call made with it: a promise to release the
+        // lock for whoever holds that value.
+        String preset = presetValue("unlock");
+        return engine.fanOut(target, Operation.releaseMadeWith(target, preset)).decided
+                .thenApply(b -> Redlock.released(name, b, false));
     }
 
     @Override
@@ -202,14 +213,11 @@ final class MutexImpl implements Mutex {
             return lease.extendAsync();
         }
         String preset = presetValue("extend");
-        long timeout = options.nodeTimeout().toNanos();
         // Ownership transfer: this process never acquired, so the extension's result becomes its lease. It
         // extends the one lock call made with the preset value that holds a quorum (or the value itself).
-        return engine.tokenMadeWith(name, key, preset, order, timeout).thenCompose(token -> {
+        return tokenMadeWith(preset).thenCompose(token -> {
             String value = token.orElse(preset);
-            long start = System.nanoTime();
-            return engine.extend(name, key, value, order, options.failFast(), timeout, start, options.expiry().toNanos(),
-                            options.drift().toNanos(), options.setNXOnExtend())
+            return LeaseImpl.extend(this, value, Redlock.Term.from(System.nanoTime(), options.expiry(), options.drift()))
                     .thenAccept(deadline -> latest.compareAndSet(null, new LeaseImpl(this, value, deadline, -1)));
         });
     }
@@ -228,13 +236,20 @@ final class MutexImpl implements Mutex {
     public CompletableFuture<Boolean> validAsync() {
         LeaseImpl lease = latest.get();
         if (lease != null) {
-            return engine.check(name, key, lease.value(), order, options.failFast(), options.nodeTimeout().toNanos());
+            return engine.fanOut(target, Operation.look(target, lease.value())).decided.thenApply(Redlock::held);
         }
         if (options.value().isEmpty()) {
             return CompletableFuture.completedFuture(false);
         }
-        return engine.tokenMadeWith(name, key, options.value().get(), order, options.nodeTimeout().toNanos())
-                .thenApply(Optional::isPresent);
+        return tokenMadeWith(options.value().get()).thenApply(Optional::isPresent);
+    }
+
+    /**
+     * The token that holds the lock for whoever knows {@code preset}: {@code preset} itself or the token of the
+     * lock call made with it ({@link Tokens#madeWith}) that a quorum of nodes holds; empty if none does.
+     */
+    private CompletableFuture<Optional<String>> tokenMadeWith(String preset) {
+        return engine.fanOut(target.patient(), Operation.lookMadeWith(target, preset)).decided.thenApply(Redlock::tokenOnQuorum);
     }
 
     @Override
@@ -244,7 +259,7 @@ final class MutexImpl implements Mutex {
 
     @Override
     public CompletableFuture<Optional<Duration>> holderTtlAsync() {
-        return HolderQuery.ask(engine, name, key, order, options.nodeTimeout().toNanos());
+        return HolderQuery.ask(engine, target.patient());
     }
 
     @Override
@@ -257,11 +272,6 @@ final class MutexImpl implements Mutex {
     public Optional<String> value() {
         LeaseImpl lease = latest.get();
         return lease != null ? Optional.of(lease.value()) : options.value();
-    }
-
-    /** How long an interrupted lock() waits for its cleanup: one node timeout plus scheduling slack. */
-    private long cleanupBound() {
-        return options.nodeTimeout().toNanos() * 2 + 1_000_000_000L;
     }
 
     @Override

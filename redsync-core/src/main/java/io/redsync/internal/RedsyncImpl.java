@@ -34,8 +34,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** The {@link Redsync} implementation. Internal: build instances with {@link Redsync#builder()}. */
-public final class RedsyncImpl implements Redsync {
+/** The {@link Redsync} implementation. Internal: build instances with {@link Redsync#builder()} ({@link Internals#newRedsync}). */
+final class RedsyncImpl implements Redsync {
     private static final Logger LOG = LoggerFactory.getLogger(Redsync.class);
     /**
      * A node given as the caller's Lettuce client plus a URI. Internal carrier for {@link Redsync.Builder}.
@@ -43,29 +43,16 @@ public final class RedsyncImpl implements Redsync {
      * @param client the caller's client (not closed by us)
      * @param uri    the node's URI
      */
-    public record ClientNode(RedisClient client, RedisURI uri) {
+    record ClientNode(RedisClient client, RedisURI uri) {
     }
 
     private final Engine engine;
+    private final Context context;
     private final String keyPrefix;
     private final LockOptions defaults;
     private final RedisClient ownClient;
     private final ClientResources ownResources;
     private final AtomicBoolean closed = new AtomicBoolean();
-
-    /**
-     * Validates the node specifications and builds the instance.
-     *
-     * @param specs     URIs (String), {@link ClientNode}s, connections or {@link LockNode}s
-     * @param keyPrefix the key prefix
-     * @param defaults  default options
-     */
-    public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults) {
-        this(specs, keyPrefix, defaults, null, null, DEFAULT_CONNECT_TIMEOUT);
-    }
-
-    /** The connect timeout when none is set: ample for a TLS handshake on a cold, loaded JVM. */
-    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
     /**
      * Validates the node specifications and builds the instance.
@@ -78,7 +65,7 @@ public final class RedsyncImpl implements Redsync {
      *                        here), or null for the library's shared ones
      * @param connectTimeout  how long a connect may take, and a lock call waits for nodes still connecting
      */
-    public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions,
+    RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions,
                        ClientResources clientResources, Duration connectTimeout) {
         this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix must not be null");
         this.defaults = Objects.requireNonNull(defaults, "defaults must not be null");
@@ -161,6 +148,7 @@ public final class RedsyncImpl implements Redsync {
             ownResources = shared;
             ownClient = client;
             this.engine = new Engine(nodes(specs, uris, client), connectTimeout.toNanos());
+            this.context = Context.of(engine);
             built = true;
         } finally {
             if (!built) {
@@ -170,7 +158,7 @@ public final class RedsyncImpl implements Redsync {
         }
         // Connect now, in the background: building never blocks or fails on the network (a failure is
         // reported by the lock calls), and the first lock call usually finds the connections up.
-        engine.connected(0);
+        engine.connections.connected(0);
     }
 
     private static LockNode[] nodes(List<Object> specs, List<RedisURI> uris, RedisClient ownClient) {
@@ -324,7 +312,7 @@ public final class RedsyncImpl implements Redsync {
         if (closed.get()) {
             throw new IllegalStateException("Redsync is closed; build a new instance");
         }
-        return new MutexImpl(engine, name, keyPrefix + name, options, order(options.shufflePools()));
+        return new MutexImpl(context, options, Target.of(name, keyPrefix + name, options, order(options.shufflePools())));
     }
 
     private int[] order(boolean shuffle) {
@@ -386,13 +374,13 @@ public final class RedsyncImpl implements Redsync {
             throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
         }
         long nanos = timeout.toNanos();
-        CompletableFuture<Void> done = engine.connected(nanos, engine.nodes.length);
+        CompletableFuture<Void> done = engine.connections.connected(nanos, engine.nodes.length);
         try {
             done.get(nanos + TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             // Never exceptional, and bounded by the same timeout on the timer: nothing to report but the state.
         }
-        return engine.allConnected();
+        return engine.connections.allConnected();
     }
 
     @Override
@@ -422,7 +410,7 @@ public final class RedsyncImpl implements Redsync {
         }
         try {
             // Waiting lock calls fail; their cleanup releases still go out before the connections close.
-            engine.close(TimeUnit.MILLISECONDS.toNanos(500));
+            context.calls().close(engine);
             for (LockNode node : engine.nodes) {
                 try {
                     node.close();

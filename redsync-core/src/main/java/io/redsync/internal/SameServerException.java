@@ -1,5 +1,7 @@
 package io.redsync.internal;
 
+import io.redsync.spi.LockNode;
+
 /**
  * A node turned out to be the same Redis server (by {@code INFO server} run_id) as another node of the instance.
  * Classified as {@link io.redsync.NodeException.Reason#SAME_SERVER}, a configuration error: retrying cannot help.
@@ -8,9 +10,9 @@ package io.redsync.internal;
 final class SameServerException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
-    SameServerException(int node, String address, int other, String otherAddress, String serverId) {
-        super("node " + node + " (" + address + ") is the same Redis server as node " + other + " (" + otherAddress
-                + "): both report run_id " + serverId);
+    SameServerException(LockNode[] nodes, int node, int other, String serverId) {
+        super("node " + node + " (" + nodes[node].address() + ") is the same Redis server as node " + other + " ("
+                + nodes[other].address() + "): both report run_id " + serverId);
     }
 
     @Override

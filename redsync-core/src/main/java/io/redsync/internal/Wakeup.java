@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
 /**
- * One waiting lock call's hold on a release wake-up: taken from {@link Watches}, then either used (an attempt
+ * One waiting lock call's hold on a release wake-up: taken from {@link Waiters}, then either used (an attempt
  * starts because of it) or, if the call ends first (its last try failed, its budget ran out, it was cancelled
  * or succeeded), given back so the next waiter gets it. A wake-up is never held by two waiters, and never
  * dropped while another waiter could use it.

@@ -75,7 +75,7 @@ final class Workers implements Executor {
             drainers.decrementAndGet();
         }
         if (checking.compareAndSet(false, true)) {
-            Engine.schedule(this::check, CHECK_NANOS);
+            Scheduler.schedule(this::check, CHECK_NANOS);
         }
     }
 
@@ -105,7 +105,7 @@ final class Workers implements Executor {
         finishedAtLastCheck = done;
         checking.set(false);
         if ((drainers.get() > 0 || !tasks.isEmpty()) && checking.compareAndSet(false, true)) {
-            Engine.schedule(this::check, CHECK_NANOS);
+            Scheduler.schedule(this::check, CHECK_NANOS);
         }
     }
 }

@@ -20,6 +20,9 @@ import java.util.function.Consumer;
  * waiter of the Redsync instance, with channels reference-counted across waiters (subscribed for the first,
  * unsubscribed after the last). Lettuce re-subscribes by itself after a reconnect; a message lost meanwhile
  * costs the waiter one retry delay, nothing else.
+ *
+ * <p>This is the Redis side of release notifications; the local side, which of the instance's waiting lock
+ * calls an announcement wakes, is {@code io.redsync.internal.Waiters}.
  */
 final class Subscriptions {
     private final RedisClient client;

@@ -10,4 +10,9 @@ fun Mutex.nodeOrder(): List<Int> = (this as MutexImpl).order().toList()
  * (lock calls otherwise always get a fresh token), so a spec can prepare keys holding it.
  */
 fun Mutex.lockWithToken(token: String, tries: Int): io.redsync.Lease =
-    AcquireCall((this as MutexImpl).engine(), this, token, tries).start().get()
+    AcquireCall(this as MutexImpl, token, tries).start().get()
+
+/** The fencing counter's key beside a lock key, for specs outside this package (the engine's class is package-private). */
+object Fences {
+    fun counterKey(key: String): String = FenceKeys.counterKey(key)
+}

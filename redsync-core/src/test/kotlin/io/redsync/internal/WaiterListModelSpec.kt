@@ -17,7 +17,7 @@ import java.util.function.Predicate
 import kotlin.time.Duration.Companion.minutes
 
 /**
- * Model checking (Lincheck) of the waiter list's wake-up hand-off (issue 13 item 7): [Watches] and the
+ * Model checking (Lincheck) of the waiter list's wake-up hand-off (issue 13 item 7): [Waiters] and the
  * waiters' [Wakeup] holds, against an in-memory node stand-in that announces releases on any thread, while
  * waiters end (last try failed, budget used up, cancelled), use their wake-up, or wake themselves,
  * concurrently. Lincheck generates scenarios of these operations on three threads and explores their
@@ -63,11 +63,11 @@ class MemoryNode : LockNode {
 }
 
 /** A waiting lock call as AcquireCall drives its [Wakeup]; ended = its result completed. */
-internal class ModelWaiter(private val watches: Watches, private val key: String, id: Int) {
+internal class ModelWaiter(private val watches: Waiters, private val key: String, id: Int) {
     private val ended = AtomicBoolean()
     val wakeup = Wakeup { ended.get() }
     val used = AtomicInteger()
-    private val entry: Watches.Entry = watches.join(key, Listener(id, wakeup))
+    private val entry: Waiters.Entry = watches.join(key, Listener(id, wakeup))
 
     /**
      * The listener, with a fixed hash: the waiter list keeps listeners in a hash set, and an identity hash
@@ -101,7 +101,7 @@ internal class ModelWaiter(private val watches: Watches, private val key: String
 /** The state Lincheck drives: one node (quorum 1, so every release wakes at once), three waiters of one key. */
 class WaiterListModel {
     private val node = MemoryNode()
-    private val watches = Watches(arrayOf(node), 1)
+    private val watches = Waiters(arrayOf(node), 1)
     private val waiters = List(3) { ModelWaiter(watches, "k", it) }
     private val releases = AtomicInteger()
 

@@ -54,7 +54,7 @@ const val HEAP_GROWTH_LIMIT_BYTES = 16L * 1024 * 1024
 /** Headroom for live threads at the end over after warm-up: JVM-internal threads come and go (see docs/soak.md). */
 const val THREAD_GROWTH_LIMIT = 2
 
-/** The redsync-worker pool's fixed ceiling (Engine.WORKERS). */
+/** The redsync-worker pool's fixed ceiling (Scheduler.WORKERS). */
 const val WORKER_POOL_MAX = 16
 
 fun Soak.Report.shouldBeHealthy(cycles: Long, workersTimedOut: Boolean) {

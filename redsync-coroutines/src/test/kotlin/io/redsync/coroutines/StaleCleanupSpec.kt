@@ -9,7 +9,7 @@ import kotlin.time.Duration.Companion.seconds
 /**
  * A safety hole in redsync-core's acquisition retry, found by the 10,000-call burst of ConcurrencySpec:
  * the cleanup release of a failed attempt is sent to a node that timed out only once that node's late
- * acquire reply arrives (Engine.cleanup), by which time the retry, using the same owner token, may already
+ * acquire reply arrives (Attempt.cleanUp), by which time the retry, using the same owner token, may already
  * hold the key there. The stale compare-and-delete then removes the new lease's key: the lease is valid
  * locally while a majority of its keys are gone, and another client can acquire the lock.
  *

@@ -14,8 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
- * The release announcements this instance's waiting lock calls listen to: one subscription per key and
- * node, shared by every call waiting on that key, whatever their number.
+ * The local, waiting side of release notifications: the lock calls of this instance waiting for a key, and which
+ * of them a release wakes. The Redis side (one pub/sub subscription per key and node, over a connection of its
+ * own) is {@code io.redsync.lettuce.Subscriptions}, reached through {@link LockNode#subscribe}: one subscription
+ * per key and node, shared by every call waiting on that key, whatever their number.
  *
  * <p>A release is announced by every node where it deleted the key, each copy on that node's I/O thread.
  * Once copies from a quorum of nodes have arrived (the lock is then free on a quorum), one waiter is woken:
@@ -33,7 +35,7 @@ import java.util.function.Predicate;
  * the rest, nobody had a quorum, and all had to release what they took and back off. That split vote was
  * most of the 3-node handoff tail, and seven waiters sent seven attempts for one free lock.
  */
-final class Watches {
+final class Waiters {
     /**
      * Copies of one release arrive within the time its release commands take; a copy later than this starts
      * a new release, which costs one extra attempt, no more. Short, because a caller-chosen owner value is the
@@ -47,7 +49,7 @@ final class Watches {
     private final int quorum;
     private final ConcurrentHashMap<String, Watch> byKey = new ConcurrentHashMap<>();
 
-    Watches(LockNode[] nodes, int quorum) {
+    Waiters(LockNode[] nodes, int quorum) {
         this.nodes = nodes;
         this.quorum = quorum;
     }
@@ -182,7 +184,7 @@ final class Watches {
                     waiters = listeners.toArray();
                 } else if (!woken && grace == null) {
                     long number = releaseNumber;
-                    grace = Engine.schedule(() -> graceOver(number), GRACE_NANOS);
+                    grace = Scheduler.schedule(() -> graceOver(number), GRACE_NANOS);
                 }
             }
             if (stale != null) {

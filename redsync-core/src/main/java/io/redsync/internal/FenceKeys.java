@@ -8,8 +8,8 @@ package io.redsync.internal;
  * whole and no tag can contain '}', so nothing can share its slot; it gets the suffix, which is right on
  * independent masters (what Redlock uses) and not co-located on a cluster.
  */
-public final class Fences {
-    private Fences() {
+final class FenceKeys {
+    private FenceKeys() {
     }
 
     /**
@@ -18,7 +18,7 @@ public final class Fences {
      * @param key a lock key (or any key a fence guards)
      * @return {@code key + ":fence"} when the key has a hash tag, else {@code "{" + key + "}:fence"}
      */
-    public static String counterKey(String key) {
+    static String counterKey(String key) {
         return tagged(key) + ":fence";
     }
 
@@ -29,7 +29,7 @@ public final class Fences {
      * @param key a lock key, or a data key {@code FencedWrites} stores beside
      * @return the stem, to which a suffix is appended
      */
-    public static String tagged(String key) {
+    static String tagged(String key) {
         return hasHashTag(key) || key.indexOf('}') >= 0 ? key : "{" + key + "}";
     }
 
