@@ -244,6 +244,7 @@ public interface Redsync extends AutoCloseable {
         private SslOptions sslOptions;
         private ClientResources clientResources;
         private Duration connectTimeout = RedsyncImpl.DEFAULT_CONNECT_TIMEOUT;
+        private final List<RedsyncListener> listeners = new ArrayList<>();
 
         private Builder() {
         }
@@ -402,6 +403,26 @@ public interface Redsync extends AutoCloseable {
         }
 
         /**
+         * Adds a listener told what the locks do: lock calls and their outcomes, releases, extensions, lost leases
+         * and every node command ({@link RedsyncListener}). {@code redsync-micrometer} turns them into meters and
+         * Observations:
+         *
+         * <pre>{@code
+         * Redsync.builder().uris(uris).listener(RedsyncMetrics.builder(meterRegistry).build()).build();
+         * }</pre>
+         *
+         * <p>Listeners are called in the order added. Without any, nothing is reported and nothing is spent on it.
+         *
+         * @param listener the listener
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder listener(RedsyncListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+            return this;
+        }
+
+        /**
          * Validates the nodes and builds the instance. Starts connecting in the background; never blocks or fails
          * on the network (lock calls report unreachable nodes).
          *
@@ -414,7 +435,8 @@ public interface Redsync extends AutoCloseable {
          * @since 0.1.0
          */
         public Redsync build() {
-            return new RedsyncImpl(List.copyOf(nodes), keyPrefix, defaults, sslOptions, clientResources, connectTimeout);
+            return new RedsyncImpl(List.copyOf(nodes), keyPrefix, defaults, sslOptions, clientResources, connectTimeout,
+                    List.copyOf(listeners));
         }
     }
 }

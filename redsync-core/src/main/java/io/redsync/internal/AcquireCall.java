@@ -66,6 +66,8 @@ final class AcquireCall {
     /** When the next counted attempt is due (System.nanoTime). */
     private long nextCountedAt;
     private volatile Timeout retry;
+    /** This call as the listeners know it; null without listeners. */
+    private final Telemetry.Call observed;
 
     /**
      * @param value this call's own token ({@link Tokens#forCall}): no other call stores it, so a key holding it
@@ -86,6 +88,17 @@ final class AcquireCall {
         this.counterKey = mutex.options().fencing() ? Fences.counterKey(mutex.key()) : null;
         this.notify = mutex.options().releaseNotifications();
         this.budgetDeadline = hasBudget ? System.nanoTime() + budget.toNanos() : 0;
+        this.observed = engine.telemetry.acquireStarted(this);
+    }
+
+    /** The lock's name, for the listeners. */
+    String lockName() {
+        return mutex.name();
+    }
+
+    /** The attempts made so far, for the listeners. */
+    int attempts() {
+        return attempts;
     }
 
     CompletableFuture<Lease> start() {
@@ -208,6 +221,7 @@ final class AcquireCall {
         // Adopted before the caller can see the lease, so mutex.unlock() in a continuation finds it.
         // A lease the caller never sees (it cancelled meanwhile) is un-adopted and given back.
         LeaseImpl previous = mutex.adopt(lease);
+        engine.telemetry.granted(observed, this, lease);
         if (result.complete(lease)) {
             settled.complete(null);
             return;

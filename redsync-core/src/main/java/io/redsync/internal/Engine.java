@@ -84,7 +84,15 @@ final class Engine {
     /** Per node: set when it turned out to be the same server as another node; every call to it fails with it. */
     private final AtomicReferenceArray<SameServerException> sameServer;
 
+    /** Tells the instance's listeners what the locks do; {@link Telemetry#NONE} without any. */
+    final Telemetry telemetry;
+
     Engine(LockNode[] nodes, long connectTimeoutNanos) {
+        this(nodes, connectTimeoutNanos, Telemetry.NONE);
+    }
+
+    Engine(LockNode[] nodes, long connectTimeoutNanos, Telemetry telemetry) {
+        this.telemetry = telemetry;
         this.nodes = nodes;
         this.quorum = nodes.length / 2 + 1;
         this.watches = new Watches(nodes, quorum);

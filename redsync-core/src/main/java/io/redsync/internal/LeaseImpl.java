@@ -35,6 +35,8 @@ final class LeaseImpl implements Lease {
 
     /** The fencing token, or -1 without fencing. */
     private final long token;
+    /** When it was granted (System.nanoTime), for the hold time the listeners are told. */
+    final long grantedNanos = System.nanoTime();
 
     LeaseImpl(MutexImpl mutex, String value, long deadlineNanos, long token) {
         this.mutex = mutex;
@@ -167,6 +169,7 @@ final class LeaseImpl implements Lease {
         }
         stopKeeping();
         LOG.warn("{}", loss.getMessage());
+        mutex.engine().telemetry.leaseLost(this, loss);
         listeners.forEach(listener -> notifyLost(listener, loss));
     }
 
@@ -247,7 +250,7 @@ final class LeaseImpl implements Lease {
             return mutex.engine().extend(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
                     mutex.options().nodeTimeout().toNanos(), start, ttlNanos, driftNanos, mutex.options().setNXOnExtend());
         });
-        return sent.handle((deadline, error) -> {
+        return mutex.engine().telemetry.extended(this, sent.handle((deadline, error) -> {
             // A failed extension may still have been applied by nodes that failed or timed out: Validity
             // keeps the deadline no later than its TTL then.
             validity.settle(ticket[0], error == null, candidate);
@@ -260,7 +263,7 @@ final class LeaseImpl implements Lease {
                         + "' lost: an extension was refused: " + cause.getMessage(), cause));
             }
             throw error instanceof CompletionException c ? c : new CompletionException(error);
-        });
+        }));
     }
 
     /**
@@ -283,8 +286,8 @@ final class LeaseImpl implements Lease {
             return DONE;
         }
         stopKeeping();
-        return mutex.engine().release(name(), mutex.key(), value, mutex.order(), mutex.options().failFast(),
-                mutex.options().nodeTimeout().toNanos(), validity.deadline());
+        return mutex.engine().telemetry.released(this, mutex.engine().release(name(), mutex.key(), value, mutex.order(),
+                mutex.options().failFast(), mutex.options().nodeTimeout().toNanos(), validity.deadline()));
     }
 
     @Override

@@ -15,6 +15,7 @@ import io.redsync.LockOptions;
 import io.redsync.LockedAction;
 import io.redsync.Mutex;
 import io.redsync.Redsync;
+import io.redsync.RedsyncListener;
 import io.redsync.lettuce.LettuceNode;
 import io.redsync.spi.LockNode;
 import org.slf4j.Logger;
@@ -79,6 +80,22 @@ public final class RedsyncImpl implements Redsync {
      */
     public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions,
                        ClientResources clientResources, Duration connectTimeout) {
+        this(specs, keyPrefix, defaults, sslOptions, clientResources, connectTimeout, List.of());
+    }
+
+    /**
+     * Validates the node specifications and builds the instance.
+     *
+     * @param specs           URIs (String), {@link ClientNode}s, connections or {@link LockNode}s
+     * @param keyPrefix       the key prefix
+     * @param defaults        default options
+     * @param sslOptions      TLS settings for the client made for URI nodes, or null for Lettuce's defaults
+     * @param clientResources the caller's Lettuce resources for the client made for URI nodes, or null
+     * @param connectTimeout  how long a connect may take, and a lock call waits for nodes still connecting
+     * @param listeners       told what the locks do; empty for none
+     */
+    public RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions,
+                       ClientResources clientResources, Duration connectTimeout, List<RedsyncListener> listeners) {
         this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix must not be null");
         this.defaults = Objects.requireNonNull(defaults, "defaults must not be null");
         Objects.requireNonNull(connectTimeout, "connectTimeout must not be null");
@@ -159,7 +176,8 @@ public final class RedsyncImpl implements Redsync {
             }
             ownResources = shared;
             ownClient = client;
-            this.engine = new Engine(nodes(specs, uris, client), connectTimeout.toNanos());
+            Telemetry telemetry = Telemetry.of(listeners);
+            this.engine = new Engine(telemetry.observe(nodes(specs, uris, client)), connectTimeout.toNanos(), telemetry);
             built = true;
         } finally {
             if (!built) {
