@@ -157,7 +157,7 @@ public interface RedsyncListener {
     /**
      * A lock call started.
      *
-     * @param callId   identifies the call; its {@link Acquired} event has the same id
+     * @param callId   identifies the call among all instances' calls; its {@link Acquired} event has the same id
      * @param lockName the lock's name (without the key prefix)
      * @since 0.1.0
      */

@@ -47,7 +47,8 @@ final class Telemetry {
     private final RedsyncListener[] listeners;
     /** Per listener: whether its first failure was logged (later ones are logged at debug level). */
     private final AtomicBoolean[] warned;
-    private final AtomicLong callIds = new AtomicLong();
+    /** Shared by all instances: one listener registered on two instances still tells their calls apart. */
+    private static final AtomicLong CALL_IDS = new AtomicLong();
 
     private Telemetry(RedsyncListener[] listeners) {
         this.listeners = listeners;
@@ -89,7 +90,7 @@ final class Telemetry {
         if (isNoop()) {
             return null;
         }
-        Call observed = new Call(callIds.incrementAndGet(), call.lockName());
+        Call observed = new Call(CALL_IDS.incrementAndGet(), call.lockName());
         RedsyncListener.AcquireStarted started = new RedsyncListener.AcquireStarted(observed.id, observed.lockName);
         emit(l -> l.acquireStarted(started));
         call.result.whenComplete((lease, error) -> {
