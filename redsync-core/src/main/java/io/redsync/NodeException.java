@@ -114,6 +114,18 @@ public final class NodeException extends RedsyncException {
         }
 
         /**
+         * Classifies any failure of a node command as the library does for {@link NodeException#reason()}: by the
+         * exception types along its cause chain and the Redis error reply's first word.
+         *
+         * @param failure what a node command failed with
+         * @return its class, {@link #OTHER} when not recognised
+         * @since 0.1.0
+         */
+        public static Reason of(Throwable failure) {
+            return failure instanceof NodeException n ? n.reason() : classify(failure);
+        }
+
+        /**
          * What to do about it, as the message appends it.
          *
          * @return a short instruction, or {@code null} for {@link #OTHER}
@@ -220,13 +232,18 @@ public final class NodeException extends RedsyncException {
         return null;
     }
 
-    /** The peer closed the connection: reset, broken pipe, or Lettuce's "Connection closed prematurely". */
+    /**
+     * The peer closed the connection: reset, broken pipe, or Lettuce's "Connection closed prematurely"; or the
+     * connection is down and reconnecting, so Lettuce rejects the command ("Currently not connected. Commands are
+     * rejected.", under the client's REJECT_COMMANDS).
+     */
     private static boolean hangUp(String message) {
         if (message == null) {
             return false;
         }
         String m = message.toLowerCase(Locale.ROOT);
-        return m.contains("connection reset") || m.contains("broken pipe") || m.contains("connection closed");
+        return m.contains("connection reset") || m.contains("broken pipe") || m.contains("connection closed")
+                || m.contains("currently not connected");
     }
 
     /** "@user_script:3: " or "@user_script: 3: -", as Redis 6 puts before a script's own error. */

@@ -248,6 +248,7 @@ public interface Redsync extends AutoCloseable {
         private SslOptions sslOptions;
         private ClientResources clientResources;
         private Duration connectTimeout = Internals.DEFAULT_CONNECT_TIMEOUT;
+        private final List<RedsyncListener> listeners = new ArrayList<>();
 
         private Builder() {
         }
@@ -406,6 +407,26 @@ public interface Redsync extends AutoCloseable {
         }
 
         /**
+         * Adds a listener told what the locks do: lock calls and their outcomes, releases, extensions, lost leases
+         * and every node command ({@link RedsyncListener}). {@code redsync-micrometer} turns them into meters and
+         * Observations:
+         *
+         * <pre>{@code
+         * Redsync.builder().uris(uris).listener(RedsyncMetrics.builder(meterRegistry).build()).build();
+         * }</pre>
+         *
+         * <p>Listeners are called in the order added. Without any, nothing is reported and nothing is spent on it.
+         *
+         * @param listener the listener
+         * @return this builder
+         * @since 0.1.0
+         */
+        public Builder listener(RedsyncListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+            return this;
+        }
+
+        /**
          * Validates the nodes and builds the instance. Starts connecting in the background; never blocks or fails
          * on the network (lock calls report unreachable nodes).
          *
@@ -418,7 +439,8 @@ public interface Redsync extends AutoCloseable {
          * @since 0.1.0
          */
         public Redsync build() {
-            return Internals.newRedsync(List.copyOf(nodes), keyPrefix, defaults, sslOptions, clientResources, connectTimeout);
+            return Internals.newRedsync(List.copyOf(nodes), keyPrefix, defaults, sslOptions, clientResources, connectTimeout,
+                    List.copyOf(listeners));
         }
     }
 }

@@ -325,6 +325,18 @@ public final class Suite {
         return b.build();
     }
 
+    /** As {@link #oursOnConnections}, with redsync-micrometer's meters registered: the listener's cost, side by side. */
+    Redsync metered(int n) {
+        Redsync.Builder b = Redsync.builder()
+                .listener(new io.redsync.micrometer.RedsyncMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
+        for (int i = 0; i < n; i++) {
+            b.node(connections.get(i));
+        }
+        return b.build();
+    }
+
+    static final String METERED = " + Micrometer";
+
     /** Ours on the floor's client (its own connection per node plus pub/sub for release notifications). */
     Redsync oursOnClient(int n) {
         Redsync.Builder b = Redsync.builder();
@@ -445,11 +457,13 @@ public final class Suite {
             floorNodes.add(connections.get(i).async());
         }
         String lockName = "bench:uncontended";
-        try (Redsync ours = oursOnConnections(n)) {
+        try (Redsync ours = oursOnConnections(n); Redsync metered = metered(n)) {
             List<Sequential> contenders = new ArrayList<>();
             contenders.add(Contenders.sequential(FLOOR, Kind.FLOOR, new Contenders.Floor(floorNodes, sha)));
             contenders.add(Contenders.sequential("redsync blocking", Kind.OURS, Contenders.oursBlocking(ours)));
+            contenders.add(Contenders.sequential("redsync blocking" + METERED, Kind.OURS, Contenders.oursBlocking(metered)));
             contenders.add(Contenders.sequential("redsync async", Kind.OURS, Contenders.oursAsyncAwaited(ours)));
+            contenders.add(Contenders.sequential("redsync async" + METERED, Kind.OURS, Contenders.oursAsyncAwaited(metered)));
             contenders.add(Contenders.coroutinesSequential(ours));
             contenders.add(n == 1
                     ? Contenders.sequential("Redisson", Kind.REDISSON, Contenders.redissonLock(redisson(1).get(0)))
@@ -542,7 +556,7 @@ public final class Suite {
             names.add("bench:tput:" + i);
         }
         String threadsModel = mode.callers + " threads";
-        try (Redsync ours = oursOnConnections(n)) {
+        try (Redsync ours = oursOnConnections(n); Redsync metered = metered(n)) {
             List<Concurrent> contenders = new ArrayList<>();
             contenders.add(Contenders.threads(FLOOR, Kind.FLOOR, threadsModel, floor, Contenders.platformThreads("floor")));
             contenders.add(Contenders.chains(FLOOR_ASYNC, Kind.FLOOR, floor::cycleAsync));
@@ -557,7 +571,10 @@ public final class Suite {
             } else {
                 virtualThreads = "not measured: JDK " + Runtime.version().feature() + " has no virtual threads (needs 21+)";
             }
+            contenders.add(Contenders.threads("redsync blocking" + METERED, Kind.OURS, threadsModel, Contenders.oursBlocking(metered),
+                    Contenders.platformThreads("metered")));
             contenders.add(Contenders.chains("redsync async", Kind.OURS, name -> Contenders.oursAsyncCycle(ours, name)));
+            contenders.add(Contenders.chains("redsync async" + METERED, Kind.OURS, name -> Contenders.oursAsyncCycle(metered, name)));
             contenders.add(Contenders.coroutinesConcurrent(ours));
             contenders.add(n == 1
                     ? Contenders.threads("Redisson", Kind.REDISSON, threadsModel, Contenders.redissonLock(redisson(1).get(0)),

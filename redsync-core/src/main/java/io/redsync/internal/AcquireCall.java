@@ -67,6 +67,8 @@ final class AcquireCall {
     /** When the next counted attempt is due (System.nanoTime). */
     private long nextCountedAt;
     private volatile Timeout retry;
+    /** This call as the listeners know it; null without listeners. */
+    private final Telemetry.Call observed;
 
     AcquireCall(MutexImpl mutex, String value, int maxAttempts) {
         this.mutex = mutex;
@@ -81,6 +83,17 @@ final class AcquireCall {
         Duration budget = options.acquireTimeout().orElse(null);
         this.hasBudget = budget != null;
         this.budgetDeadline = hasBudget ? System.nanoTime() + budget.toNanos() : 0;
+        this.observed = engine.telemetry.acquireStarted(this);
+    }
+
+    /** The lock's name, for the listeners. */
+    String lockName() {
+        return mutex.name();
+    }
+
+    /** The attempts made so far, for the listeners. */
+    int attempts() {
+        return attempts;
     }
 
     CompletableFuture<Lease> start() {
@@ -160,6 +173,7 @@ final class AcquireCall {
         // Adopted before the caller can see the lease, so mutex.unlock() in a continuation finds it.
         // A lease the caller never sees (it cancelled meanwhile) is un-adopted and given back.
         LeaseImpl previous = mutex.adopt(lease);
+        engine.telemetry.granted(observed, this, lease);
         if (result.complete(lease)) {
             settled.complete(null);
             return true;

@@ -27,7 +27,15 @@ final class Engine {
     /** Nothing is sent any more. */
     private volatile boolean closed;
 
+    /** Tells the instance's listeners what the locks do; {@link Telemetry#NONE} without any. */
+    final Telemetry telemetry;
+
     Engine(LockNode[] nodes, long connectTimeoutNanos) {
+        this(nodes, connectTimeoutNanos, Telemetry.NONE);
+    }
+
+    Engine(LockNode[] nodes, long connectTimeoutNanos, Telemetry telemetry) {
+        this.telemetry = telemetry;
         this.nodes = nodes;
         this.quorum = nodes.length / 2 + 1;
         this.connections = new Connections(nodes, quorum, connectTimeoutNanos);

@@ -32,11 +32,13 @@ public final class Internals {
      * @param sslOptions      TLS settings for the client made for URI nodes, or null for Lettuce's defaults
      * @param clientResources the caller's Lettuce resources for URI nodes, or null for the shared ones
      * @param connectTimeout  how long a connect may take
+     * @param listeners       the listeners told about lock calls, leases and node commands, in order (may be empty)
      * @return the instance
      */
     public static Redsync newRedsync(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions,
-                                     ClientResources clientResources, Duration connectTimeout) {
-        return new RedsyncImpl(specs, keyPrefix, defaults, sslOptions, clientResources, connectTimeout);
+                                     ClientResources clientResources, Duration connectTimeout,
+                                     List<io.redsync.RedsyncListener> listeners) {
+        return new RedsyncImpl(specs, keyPrefix, defaults, sslOptions, clientResources, connectTimeout, listeners);
     }
 
     /**

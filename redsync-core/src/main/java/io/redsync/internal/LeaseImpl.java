@@ -33,6 +33,8 @@ final class LeaseImpl implements Lease {
 
     /** The fencing token, or -1 without fencing. */
     private final long token;
+    /** When it was granted (System.nanoTime), for the hold time the listeners are told. */
+    final long grantedNanos = System.nanoTime();
 
     LeaseImpl(MutexImpl mutex, String value, long deadlineNanos, long token) {
         this.mutex = mutex;
@@ -165,6 +167,7 @@ final class LeaseImpl implements Lease {
         }
         stopKeeping();
         LOG.warn("{}", loss.getMessage());
+        mutex.engine().telemetry.leaseLost(this, loss);
         listeners.forEach(listener -> notifyLost(listener, loss));
     }
 
@@ -245,7 +248,7 @@ final class LeaseImpl implements Lease {
             ticket[0] = number;
             return extend(mutex, value, term);
         });
-        return sent.handle((deadline, error) -> {
+        return mutex.engine().telemetry.extended(this, sent.handle((deadline, error) -> {
             // A failed extension may still have been applied by nodes that failed or timed out: Validity
             // keeps the deadline no later than its TTL then.
             validity.settle(ticket[0], error == null, candidate);
@@ -258,7 +261,7 @@ final class LeaseImpl implements Lease {
                         + "' lost: an extension was refused: " + cause.getMessage(), cause));
             }
             throw error instanceof CompletionException c ? c : new CompletionException(error);
-        });
+        }));
     }
 
     @Override
@@ -275,8 +278,8 @@ final class LeaseImpl implements Lease {
         Target target = mutex.target();
         long start = System.nanoTime();
         long deadline = validity.deadline();
-        return mutex.engine().fanOut(target, Operation.release(target, value)).decided
-                .thenApply(b -> Redlock.released(name(), b, deadline - start > 0));
+        return mutex.engine().telemetry.released(this, mutex.engine().fanOut(target, Operation.release(target, value)).decided
+                .thenApply(b -> Redlock.released(name(), b, deadline - start > 0)));
     }
 
     @Override

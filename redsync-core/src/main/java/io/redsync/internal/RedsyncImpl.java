@@ -16,6 +16,7 @@ import io.redsync.LockOptions;
 import io.redsync.LockedAction;
 import io.redsync.Mutex;
 import io.redsync.Redsync;
+import io.redsync.RedsyncListener;
 import io.redsync.lettuce.LettuceNode;
 import io.redsync.spi.LockNode;
 import org.slf4j.Logger;
@@ -61,12 +62,12 @@ final class RedsyncImpl implements Redsync {
      * @param keyPrefix       the key prefix
      * @param defaults        default options
      * @param sslOptions      TLS settings for the client made for URI nodes, or null for Lettuce's defaults
-     * @param clientResources the caller's Lettuce resources for the client made for URI nodes (never shut down
-     *                        here), or null for the library's shared ones
+     * @param clientResources the caller's Lettuce resources for the client made for URI nodes, or null
      * @param connectTimeout  how long a connect may take, and a lock call waits for nodes still connecting
+     * @param listeners       told what the locks do; empty for none
      */
     RedsyncImpl(List<Object> specs, String keyPrefix, LockOptions defaults, SslOptions sslOptions,
-                       ClientResources clientResources, Duration connectTimeout) {
+                ClientResources clientResources, Duration connectTimeout, List<RedsyncListener> listeners) {
         this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix must not be null");
         this.defaults = Objects.requireNonNull(defaults, "defaults must not be null");
         Objects.requireNonNull(connectTimeout, "connectTimeout must not be null");
@@ -147,7 +148,8 @@ final class RedsyncImpl implements Redsync {
             }
             ownResources = shared;
             ownClient = client;
-            this.engine = new Engine(nodes(specs, uris, client), connectTimeout.toNanos());
+            Telemetry telemetry = Telemetry.of(listeners);
+            this.engine = new Engine(telemetry.observe(nodes(specs, uris, client)), connectTimeout.toNanos(), telemetry);
             this.context = Context.of(engine);
             built = true;
         } finally {

@@ -9,6 +9,7 @@ import io.lettuce.core.api.StatefulRedisConnection
 import io.lettuce.core.resource.ClientResources
 import io.redsync.LockOptions
 import io.redsync.Redsync
+import io.redsync.RedsyncListener
 import io.redsync.spi.LockNode
 import kotlin.contracts.ExperimentalContracts
 import kotlin.contracts.InvocationKind
@@ -183,6 +184,18 @@ public class RedsyncConfig internal constructor(nodes: List<String>) {
      */
     public fun node(node: LockNode) {
         builder.node(node)
+    }
+
+    /**
+     * Adds a listener told what the locks do (lock calls and their outcomes, releases, extensions, lost leases,
+     * node commands), e.g. `redsync-micrometer`'s meters: `listener(RedsyncMetrics(meterRegistry))`. See
+     * [Redsync.Builder.listener].
+     *
+     * @param listener the listener; listeners are called in the order added
+     * @since 0.1.0
+     */
+    public fun listener(listener: RedsyncListener) {
+        builder.listener(listener)
     }
 
     internal fun build(): Redsync = builder.build()

@@ -7,6 +7,7 @@ import io.ktor.utils.io.KtorDsl
 import io.lettuce.core.resource.ClientResources
 import io.redsync.KeepAlive
 import io.redsync.LockOptions
+import io.redsync.RedsyncListener
 import io.redsync.RetryDelay
 import io.redsync.coroutines.LockOptionsBuilder
 import io.redsync.coroutines.RedsyncDsl
@@ -96,8 +97,22 @@ public class RedsyncPluginConfig internal constructor(config: ApplicationConfig)
      */
     public var clientResources: ClientResources? = null
 
+    private val listeners = mutableListOf<RedsyncListener>()
+
     init {
         ConfigSection(config).applyTo(this)
+    }
+
+    /**
+     * Adds a listener told what the locks do (lock calls and their outcomes, releases, extensions, lost leases,
+     * node commands), e.g. `redsync-micrometer`'s meters with Ktor's Micrometer registry:
+     * `listener(RedsyncMetrics(appMicrometerRegistry))`. See [io.redsync.Redsync.Builder.listener].
+     *
+     * @param listener the listener; listeners are called in the order added
+     * @since 0.1.0
+     */
+    public fun listener(listener: RedsyncListener) {
+        listeners += listener
     }
 
     /**
@@ -126,7 +141,8 @@ public class RedsyncPluginConfig internal constructor(config: ApplicationConfig)
         requireBusyStatus(busyStatus.value) { busyStatus.toString() }
         val redsync = try {
             io.redsync.Redsync.builder().uris(nodes).keyPrefix(keyPrefix).defaults(defaults)
-                .apply { clientResources?.let { clientResources(it) } }.build()
+                .apply { clientResources?.let { clientResources(it) } }
+                .apply { listeners.forEach { listener(it) } }.build()
         } catch (e: IllegalArgumentException) {
             // The core names the node by index and masks any password in the URI.
             throw ApplicationConfigurationException("$CONFIG_SECTION.nodes: ${e.message}", e)
