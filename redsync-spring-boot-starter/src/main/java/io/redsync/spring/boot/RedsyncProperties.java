@@ -35,6 +35,7 @@ public class RedsyncProperties {
     private final Ssl ssl = new Ssl();
     private final Shedlock shedlock = new Shedlock();
     private final LockRegistry lockRegistry = new LockRegistry();
+    private final Metrics metrics = new Metrics();
 
     /** Creates the settings with every value unset. @since 0.1.0 */
     public RedsyncProperties() {
@@ -93,6 +94,11 @@ public class RedsyncProperties {
     /** @return the lock registry's settings ({@code redsync.lock-registry.*}) @since 0.1.0 */
     public LockRegistry getLockRegistry() {
         return lockRegistry;
+    }
+
+    /** @return the metrics' settings ({@code redsync.metrics.*}) @since 0.1.0 */
+    public Metrics getMetrics() {
+        return metrics;
     }
 
     /**
@@ -448,6 +454,32 @@ public class RedsyncProperties {
         /** @param keyPrefix the key prefix @since 0.1.0 */
         public void setKeyPrefix(String keyPrefix) {
             this.keyPrefix = keyPrefix;
+        }
+    }
+
+    /**
+     * Meters and Observations through redsync-micrometer ({@code redsync.metrics.*}), registered on the
+     * {@code Redsync} bean when redsync-micrometer is on the class path and the application has a
+     * {@code MeterRegistry} bean.
+     *
+     * @since 0.1.0
+     */
+    public static class Metrics {
+        /** Whether to register redsync-micrometer's listener on the Redsync bean. */
+        private boolean enabled = true;
+
+        /** Creates the settings with the defaults. @since 0.1.0 */
+        public Metrics() {
+        }
+
+        /** @return whether enabled @since 0.1.0 */
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        /** @param enabled whether enabled @since 0.1.0 */
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
         }
     }
 }
