@@ -18,6 +18,10 @@ import io.lettuce.core.resource.DefaultClientResources
 import io.redsync.lettuce.LettuceNode
 import io.redsync.testkit.FaultProxy
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.net.InetSocketAddress
 import java.time.Duration
 import java.util.concurrent.CopyOnWriteArrayList
@@ -26,9 +30,7 @@ import java.util.concurrent.TimeUnit
 
 /** Connecting, as a fresh instance meets it (issue 14, items 3, 6 and 7; issue 16 item 4; issue 15 item 5). */
 class ConnectionSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     test("connecting is not part of the first attempt: over a slow link a fresh instance's one-try lock succeeds") {
         // 250 ms each way: connecting takes at least two round trips (one second), the acquire one (500 ms). Before,

@@ -4,6 +4,8 @@ import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldBeEmpty
 import io.kotest.matchers.shouldBe
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executors
@@ -22,14 +24,12 @@ fun assertNoOverlap(sections: Collection<Section>) {
 }
 
 class ContentionSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     test("16 clients on ONE lock, 500 critical sections: none overlap and the unguarded counter is exact") {
         val clients = 16
         val total = 500
-        val options = fastRetry().build()
+        val options = fastRetryBuilder().build()
         val instances = (1..clients).map { nodes.redsync(defaults = options) } // one per "process"
         val sections = ConcurrentLinkedQueue<Section>()
         val inside = AtomicInteger()
@@ -73,7 +73,7 @@ class ContentionSpec : FunSpec({
     }
 
     test("one Mutex shared by 8 threads: its state stays consistent and sections never overlap") {
-        nodes.redsync(defaults = fastRetry().build()).use { redsync ->
+        nodes.redsync(defaults = fastRetryBuilder().build()).use { redsync ->
             val mutex = redsync.mutex("shared-mutex")
             val sections = ConcurrentLinkedQueue<Section>()
             val values = ConcurrentLinkedQueue<String>()

@@ -5,6 +5,7 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.string.shouldNotContain
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.heal
 import java.io.ByteArrayOutputStream
 import java.io.PrintStream
 

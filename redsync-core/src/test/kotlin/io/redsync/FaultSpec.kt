@@ -12,15 +12,18 @@ import io.lettuce.core.RedisClient
 import io.lettuce.core.RedisURI
 import io.redsync.lettuce.LettuceNode
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.nodesPerSpec
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.TimeUnit
 
 /** Regression specs for races and faults found in review; each failed before its fix. */
 class FaultSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
+    val nodes = nodesPerSpec(3)
     val client = RedisClient.create()
-    afterSpec { client.shutdown(); nodes.close() }
-    beforeEach { nodes.heal() }
+    afterSpec { client.shutdown() }
 
     fun delayed(defaults: LockOptions, acquireDelays: List<Long> = listOf(0, 0, 0), extendDelays: List<Long> = listOf(0, 0, 0)): Redsync {
         val builder = Redsync.builder().defaults(defaults)

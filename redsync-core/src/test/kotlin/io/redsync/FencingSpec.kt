@@ -12,6 +12,10 @@ import io.lettuce.core.cluster.SlotHash
 import io.redsync.internal.Fences
 import io.redsync.testkit.Persistence
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
@@ -21,9 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger
 data class FencedSection(val client: Int, val enteredNanos: Long, val exitedNanos: Long, val token: Long)
 
 class FencingSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     val fenced = LockOptions.builder().fencing(true).build()
 
@@ -95,7 +97,7 @@ class FencingSpec : FunSpec({
 
     test("5 nodes, 16 clients, 2,000 acquisitions, nodes killed -9 and restarted: tokens strictly increase in grant order") {
         RedisNodes.builder().count(5).persistence(Persistence.APPEND_ONLY_FSYNC_ALWAYS).start().use { durable ->
-            val options = fastRetry().fencing(true).expiry(ms(2000)).nodeTimeout(ms(200)).build()
+            val options = fastRetryBuilder().fencing(true).expiry(ms(2000)).nodeTimeout(ms(200)).build()
             val clients = (0 until 16).map { Redsync.builder().uris(durable.uris()).defaults(options).build() }
             val sections = ConcurrentLinkedQueue<FencedSection>()
             val remaining = AtomicInteger(2000)

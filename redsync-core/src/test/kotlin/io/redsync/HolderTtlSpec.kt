@@ -7,14 +7,14 @@ import io.kotest.matchers.comparables.shouldBeLessThanOrEqualTo
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.time.Duration
 import java.time.temporal.ChronoUnit
 
 /** "Is it locked?": [Mutex.holderTtl] asks real nodes whether any owner holds a lock on a quorum. */
 class HolderTtlSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     val expiry = Duration.ofSeconds(30)
     val options = LockOptions.builder().expiry(expiry).build()

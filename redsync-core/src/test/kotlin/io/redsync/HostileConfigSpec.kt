@@ -16,6 +16,10 @@ import io.lettuce.core.resource.DefaultClientResources
 import io.netty.resolver.DefaultAddressResolverGroup
 import io.redsync.testkit.RedisNode
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.heal
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
 import java.time.Duration
 import java.util.concurrent.TimeUnit
 

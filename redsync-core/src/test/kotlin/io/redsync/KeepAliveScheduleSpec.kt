@@ -6,6 +6,9 @@ import io.kotest.matchers.longs.shouldBeGreaterThan
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.TimeUnit
 
@@ -14,9 +17,7 @@ import java.util.concurrent.TimeUnit
  * extension having been tried in time, and a lease whose keys are deleted found lost before its next extension.
  */
 class KeepAliveScheduleSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     /** Waits (without asserting on time) until [nanos] on the monotonic clock has passed. */
     suspend fun awaitPast(nanos: Long) = awaitUntil("the clock to pass the mark", kotlin.time.Duration.INFINITE) { System.nanoTime() - nanos > 0 }

@@ -12,6 +12,10 @@ import io.redsync.safety.HistoryChecker
 import io.redsync.safety.Section
 import io.redsync.safety.termRecorder
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.time.Duration
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.CopyOnWriteArrayList
@@ -76,9 +80,7 @@ private class JavaElection(private val nodes: RedisNodes, private val name: Stri
 }
 
 class LeadershipSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     test("three candidates: one leads, on the thread factory's thread; stop() steps down at once and another takes over") {
         val election = JavaElection(nodes, "scheduler")

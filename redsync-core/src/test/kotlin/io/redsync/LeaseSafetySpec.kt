@@ -12,6 +12,9 @@ import io.lettuce.core.RedisURI
 import io.redsync.lettuce.LettuceNode
 import io.redsync.testkit.FaultProxy
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.nodesPerSpec
+import io.redsync.testkit.fixtures.ms
 import java.time.Duration
 import java.time.Instant
 import java.util.concurrent.TimeUnit
@@ -21,10 +24,9 @@ import java.util.concurrent.TimeUnit
  * nodes give it. Each spec failed before its fix (see the comments for what it showed then).
  */
 class LeaseSafetySpec : FunSpec({
-    val nodes = RedisNodes.start(3)
+    val nodes = nodesPerSpec(3)
     val client = RedisClient.create()
-    afterSpec { client.shutdown(); nodes.close() }
-    beforeEach { nodes.heal() }
+    afterSpec { client.shutdown() }
 
     context("1: cleanup never deletes a key the attempt cannot prove it wrote") {
         test("a preset value shared by two calls: the failed call's cleanup of a late node leaves the holder's key") {

@@ -1,5 +1,6 @@
 package io.redsync
 
+import io.redsync.testkit.fixtures.*
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldBeEmpty
@@ -83,7 +84,7 @@ class ListenerSpec : FunSpec({
         redsync(recorder).use { redsync ->
             val lease = redsync.lock("busy")
             redsync.mutex("busy").tryLock().isPresent shouldBe false
-            val waiting = redsync.lockAsync("busy", fastRetry().build())
+            val waiting = redsync.lockAsync("busy", fastRetryBuilder().build())
             awaitUntil("the waiter made two attempts") { recorder.calls(NodeOperation.ACQUIRE).size >= 3 + 3 + 6 }
             waiting.cancel(true)
             awaitUntil("the cancellation is reported") { recorder.all<RedsyncListener.Acquired>().size == 3 }

@@ -9,6 +9,7 @@ import io.kotest.matchers.comparables.shouldBeLessThanOrEqualTo
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.string.shouldMatch
+import io.redsync.testkit.fixtures.ms
 import java.time.Duration
 
 class LockOptionsSpec : FunSpec({

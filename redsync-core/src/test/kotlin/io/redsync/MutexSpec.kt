@@ -17,14 +17,16 @@ import io.redsync.internal.lockWithToken
 import io.kotest.matchers.string.shouldNotContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.time.Duration
 import java.time.Instant
 import java.util.concurrent.TimeUnit
 
 class MutexSpec : FunSpec({
-    val nodes = RedisNodes.start(5)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(5)
 
     context("on 1, 3 and 5 nodes") {
         withData(nameFn = { "$it node(s)" }, 1, 3, 5) { n ->

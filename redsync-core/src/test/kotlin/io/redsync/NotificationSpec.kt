@@ -5,6 +5,9 @@ import io.kotest.matchers.shouldBe
 import io.redsync.lettuce.LettuceNode
 import io.redsync.testkit.RedisNode
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.time.Duration
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.TimeUnit
@@ -12,9 +15,7 @@ import kotlin.time.Duration.Companion.seconds
 
 /** Release announcements: waiters wake on release instead of sleeping out their retry delay. */
 class NotificationSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     // A retry delay no test could sit out: a waiter that acquires within seconds was woken.
     fun patient() = LockOptions.builder().retryDelay(RetryDelay.constant(Duration.ofSeconds(60))).tries(10)

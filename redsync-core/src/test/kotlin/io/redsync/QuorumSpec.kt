@@ -12,12 +12,15 @@ import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.redsync.internal.nodeOrder
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.heal
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.util.concurrent.TimeUnit
 
 class QuorumSpec : FunSpec({
-    val nodes = RedisNodes.start(5)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(5)
 
     val single = LockOptions.builder().tries(1).build()
 

@@ -3,6 +3,9 @@ package io.redsync
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.time.Duration
 import java.util.concurrent.TimeUnit
 
@@ -16,8 +19,7 @@ import java.util.concurrent.TimeUnit
  * release has run there.
  */
 class ScriptCacheSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
+    val nodes = nodesPerSpec(3) {}
 
     test("a late NOSCRIPT fallback of a cleanup release does not delete the next attempt's key") {
         nodes.flushAll()

@@ -9,6 +9,10 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.string.shouldNotContain
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.io.ByteArrayOutputStream
 import java.io.PrintStream
 import java.io.PrintWriter
@@ -19,9 +23,7 @@ import java.util.Base64
 
 /** Owner tokens are unguessable and never logged, passwords never printed, and a lock only yields to its token. */
 class SecuritySpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     fun Throwable.fullText(): String = StringWriter().also { printStackTrace(PrintWriter(it)) }.toString()
 

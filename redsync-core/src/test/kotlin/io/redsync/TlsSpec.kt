@@ -12,6 +12,8 @@ import io.lettuce.core.ClientOptions
 import io.lettuce.core.RedisClient
 import io.lettuce.core.RedisURI
 import io.lettuce.core.SslOptions
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
 import java.io.PrintWriter
 import java.io.StringWriter
 import java.time.Duration

@@ -5,6 +5,9 @@ import io.kotest.matchers.collections.shouldBeEmpty
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.heal
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.ExecutorService
@@ -41,7 +44,7 @@ class VirtualThreadSpec : FunSpec({
 
     test("200 virtual threads contend on one lock: sections never overlap, nothing is left behind").config(enabled = virtualThreads) {
         nodes!!.heal()
-        nodes.redsync(defaults = fastRetry().build()).use { redsync ->
+        nodes.redsync(defaults = fastRetryBuilder().build()).use { redsync ->
             val sections = ConcurrentLinkedQueue<Section>()
             val onVirtual = ConcurrentLinkedQueue<Boolean>()
             withVirtualThreads { executor ->

@@ -11,6 +11,9 @@ import io.lettuce.core.RedisURI
 import io.redsync.lettuce.LettuceNode
 import io.redsync.testkit.FaultProxy
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.nodesPerSpec
+import io.redsync.testkit.fixtures.ms
 import java.time.Duration
 import java.util.concurrent.TimeUnit
 import kotlin.time.Duration.Companion.seconds
@@ -20,10 +23,9 @@ import kotlin.time.Duration.Companion.seconds
  * item 7), what counts as "busy" (item 8), and what `tries` and `retryDelay` promise (item 9).
  */
 class WaitingSpec : FunSpec({
-    val nodes = RedisNodes.start(5)
+    val nodes = nodesPerSpec(5)
     val client = RedisClient.create()
-    afterSpec { client.shutdown(); nodes.close() }
-    beforeEach { nodes.heal() }
+    afterSpec { client.shutdown() }
 
     /** An instance on the first [count] nodes, each wrapped to count and delay what is sent to it. */
     fun wrapped(count: Int, options: LockOptions): Pair<Redsync, List<DelayingNode>> {

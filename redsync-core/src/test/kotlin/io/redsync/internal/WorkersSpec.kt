@@ -3,7 +3,7 @@ package io.redsync.internal
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.ints.shouldBeLessThanOrEqual
 import io.kotest.matchers.shouldBe
-import io.redsync.awaitUntil
+import io.redsync.testkit.fixtures.awaitUntil
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger

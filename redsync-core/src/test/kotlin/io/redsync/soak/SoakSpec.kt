@@ -10,6 +10,7 @@ import io.kotest.matchers.longs.shouldBeGreaterThan
 import io.kotest.matchers.longs.shouldBeLessThanOrEqual
 import io.kotest.matchers.shouldBe
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.time.Duration
 import kotlin.time.Duration.Companion.hours
 
@@ -22,9 +23,7 @@ import kotlin.time.Duration.Companion.hours
  * itself stays tested.
  */
 class SoakSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.flushAll() }
+    val nodes = nodesPerSpec(3, RedisNodes::flushAll)
 
     val soakEnabled = System.getProperty("redsync.soak") == "true"
     val soakCycles = System.getProperty("redsync.soak.cycles")?.let { text ->

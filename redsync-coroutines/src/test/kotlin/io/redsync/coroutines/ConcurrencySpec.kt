@@ -23,19 +23,14 @@ import java.util.concurrent.atomic.AtomicInteger
 data class Section(val client: Int, val enteredNanos: Long, val exitedNanos: Long)
 
 class ConcurrencySpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    val cluster = Cluster(nodes)
-    afterSpec {
-        cluster.close()
-        nodes.close()
-    }
-    beforeEach { nodes.heal() }
+    val cluster = clusterPerSpec()
+    val nodes = cluster.nodes
 
     test("64 coroutines contending on ONE lock over 3 nodes: no two critical sections overlap, the unguarded counter is exact") {
         val coroutines = 64
         val rounds = 3
         // One Redsync per 8 coroutines, as if they were separate processes sharing the nodes.
-        val instances = (0 until 8).map { cluster.redsync(fastRetry()) }
+        val instances = (0 until 8).map { cluster.redsync(fastRetryOptions()) }
         val sections = ConcurrentLinkedQueue<Section>()
         val inside = AtomicInteger()
         val violations = AtomicInteger()

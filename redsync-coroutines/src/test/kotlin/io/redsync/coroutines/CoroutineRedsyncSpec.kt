@@ -15,6 +15,8 @@ import io.lettuce.core.ExperimentalLettuceCoroutinesApi
 import io.redsync.LockTakenException
 import io.redsync.RetryDelay
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.asCoroutineDispatcher
@@ -32,13 +34,8 @@ import kotlin.time.Duration.Companion.seconds
 
 @OptIn(ExperimentalLettuceCoroutinesApi::class)
 class CoroutineRedsyncSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    val cluster = Cluster(nodes)
-    afterSpec {
-        cluster.close()
-        nodes.close()
-    }
-    beforeEach { nodes.heal() }
+    val cluster = clusterPerSpec()
+    val nodes = cluster.nodes
 
     /** The facade over a fresh instance of the test's nodes, with [configure]'s defaults. */
     fun facade(configure: LockOptionsBuilder.() -> Unit = {}): CoroutineRedsync =

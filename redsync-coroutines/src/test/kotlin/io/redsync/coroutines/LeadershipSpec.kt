@@ -13,6 +13,7 @@ import io.redsync.safety.HistoryChecker
 import io.redsync.safety.Section
 import io.redsync.safety.termRecorder
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
@@ -87,16 +88,8 @@ class Election(private val nodes: RedisNodes, private val name: String) {
 
 @OptIn(ExperimentalLettuceCoroutinesApi::class)
 class LeadershipSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    val cluster = Cluster(nodes)
-    afterSpec {
-        cluster.close()
-        nodes.close()
-    }
-    beforeEach {
-        nodes.nodes().forEach { if (!it.isRunning) it.restart() }
-        nodes.heal()
-    }
+    val cluster = clusterPerSpec()
+    val nodes = cluster.nodes
 
     test("three candidates: exactly one leads; stopping the leader (cancellation) releases at once and another takes over") {
         val election = Election(nodes, "scheduler")

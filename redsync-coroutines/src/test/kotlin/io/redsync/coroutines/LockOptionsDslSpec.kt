@@ -8,6 +8,7 @@ import io.kotest.matchers.types.shouldBeSameInstanceAs
 import io.redsync.KeepAlive
 import io.redsync.LockOptions
 import io.redsync.RetryDelay
+import io.redsync.testkit.fixtures.ms
 import java.time.Duration
 import java.util.OptionalInt
 import kotlin.time.Duration.Companion.milliseconds

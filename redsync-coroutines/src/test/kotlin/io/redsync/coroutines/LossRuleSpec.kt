@@ -6,6 +6,7 @@ import io.kotest.matchers.shouldBe
 import io.redsync.LeaseLostException
 import io.redsync.Redsync
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.nodesPerSpec
 import kotlin.time.Duration.Companion.milliseconds
 
 /**
@@ -13,9 +14,7 @@ import kotlin.time.Duration.Companion.milliseconds
  * block returned fails the call, even when the block returned before the cancellation reached it.
  */
 class LossRuleSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.heal() }
+    val nodes = nodesPerSpec(3)
 
     test("a loss declared before the block returned fails the call, even if the block never suspended after it") {
         Redsync.builder().uris(nodes.uris()).defaults(lockOptions { expiry = 1500.milliseconds }).build().use { redsync ->

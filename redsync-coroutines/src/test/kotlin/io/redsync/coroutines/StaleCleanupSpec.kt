@@ -4,6 +4,8 @@ import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
 import io.redsync.RetryDelay
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
 import kotlin.time.Duration.Companion.seconds
 
 /**
@@ -17,12 +19,8 @@ import kotlin.time.Duration.Companion.seconds
  * sent. This spec keeps the interleaving covered from the coroutines side.
  */
 class StaleCleanupSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    val cluster = Cluster(nodes)
-    afterSpec {
-        cluster.close()
-        nodes.close()
-    }
+    val cluster = clusterPerSpec(heal = false)
+    val nodes = cluster.nodes
 
     test("a late cleanup of a failed attempt does not delete the keys of the retry that succeeded") {
         // expiry 1 s: node timeout 50 ms. Nodes 0 and 2 answer the FIRST acquire after 150 ms (the command runs on

@@ -18,6 +18,7 @@ import io.redsync.LockOptions
 import io.redsync.Mutex
 import io.redsync.LockTakenException
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.asCoroutineDispatcher
@@ -32,13 +33,8 @@ import kotlin.time.Duration.Companion.seconds
 
 @OptIn(ExperimentalLettuceCoroutinesApi::class)
 class SuspendingSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    val cluster = Cluster(nodes)
-    afterSpec {
-        cluster.close()
-        nodes.close()
-    }
-    beforeEach { nodes.heal() }
+    val cluster = clusterPerSpec()
+    val nodes = cluster.nodes
 
     context("suspend functions over the core's futures") {
         test("awaitLock, awaitExtend(ttl), awaitValid and awaitRelease on a Mutex and its Lease") {

@@ -16,6 +16,8 @@ import io.redsync.LeaseExpiredException
 import io.redsync.LeaseLostException
 import io.redsync.RedsyncException
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineExceptionHandler
@@ -37,13 +39,8 @@ import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
 
 class WithLockSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    val cluster = Cluster(nodes)
-    afterSpec {
-        cluster.close()
-        nodes.close()
-    }
-    beforeEach { nodes.heal() }
+    val cluster = clusterPerSpec()
+    val nodes = cluster.nodes
 
     fun List<CountingNode>.releases() = map { it.releases.get() }
 

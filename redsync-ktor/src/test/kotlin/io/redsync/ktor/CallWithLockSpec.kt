@@ -18,6 +18,7 @@ import io.redsync.coroutines.lockOptions
 import io.redsync.testkit.RedisNodes
 import io.ktor.http.HttpHeaders
 import io.kotest.matchers.ints.shouldBeInRange
+import io.redsync.testkit.fixtures.nodesPerSpec
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitCancellation
@@ -27,9 +28,7 @@ import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 
 class CallWithLockSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.flushAll() }
+    val nodes = nodesPerSpec(3, RedisNodes::flushAll)
 
     test("call.withLock in a plain handler holds the lock (key on every node) while the block runs, then releases it") {
         val during = mutableListOf<Int>()

@@ -21,6 +21,7 @@ import io.ktor.server.testing.testApplication
 import io.redsync.KeepAlive
 import io.redsync.LockOptions
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.nodesPerSpec
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
 import kotlinx.coroutines.coroutineScope
@@ -28,9 +29,7 @@ import java.time.Duration
 import kotlin.time.Duration.Companion.seconds
 
 class ConfigSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.flushAll() }
+    val nodes = nodesPerSpec(3, RedisNodes::flushAll)
 
     test("installs purely from a HOCON section: nodes, prefix, options and busy status") {
         val hocon = """

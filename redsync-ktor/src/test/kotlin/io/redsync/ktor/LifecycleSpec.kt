@@ -19,6 +19,9 @@ import io.ktor.server.testing.testApplication
 import io.lettuce.core.event.connection.ConnectedEvent
 import io.lettuce.core.resource.DefaultClientResources
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.clientCount
+import io.redsync.testkit.fixtures.nodesPerSpec
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
@@ -38,9 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration.Companion.seconds
 
 class LifecycleSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.flushAll() }
+    val nodes = nodesPerSpec(3, RedisNodes::flushAll)
 
     test("stopping the application closes the Redsync instance: connections and subscriptions back to the baseline") {
         val baseline = nodes.nodes().map { it.clientCount() }

@@ -1,5 +1,6 @@
 package io.redsync.ktor
 
+import io.redsync.testkit.fixtures.awaitUntil
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.shouldBe

@@ -26,6 +26,9 @@ import io.ktor.server.testing.testApplication
 import io.redsync.LeaseLostException
 import io.redsync.coroutines.lockOptions
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.nodesPerSpec
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
@@ -37,9 +40,7 @@ import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
 
 class RouteGuardSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
-    beforeEach { nodes.flushAll() }
+    val nodes = nodesPerSpec(3, RedisNodes::flushAll)
 
     context("TryOnce (the default mode)") {
         test("Retry-After comes from the holder's remaining TTL, not from the guard's own expiry") {

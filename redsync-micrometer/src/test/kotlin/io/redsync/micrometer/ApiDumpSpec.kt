@@ -2,7 +2,7 @@ package io.redsync.micrometer
 
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
-import io.redsync.renderApi
+import io.redsync.testkit.fixtures.renderApi
 import java.io.File
 
 /**

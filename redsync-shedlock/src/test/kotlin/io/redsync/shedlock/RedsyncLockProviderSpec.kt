@@ -9,8 +9,8 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.redsync.LockAcquisitionException
 import io.redsync.Redsync
-import io.redsync.awaitUntil
-import io.redsync.ms
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
 import io.redsync.nodesHolding
 import io.redsync.testkit.RedisNodes
 import net.javacrumbs.shedlock.core.DefaultLockingTaskExecutor

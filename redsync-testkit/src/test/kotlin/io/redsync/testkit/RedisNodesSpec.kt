@@ -12,13 +12,13 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.string.shouldStartWith
 import io.kotest.matchers.types.shouldBeInstanceOf
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.net.URI
 import java.nio.file.Files
 import java.time.Duration
 
 class RedisNodesSpec : FunSpec({
-    val redis = RedisNodes.start(3)
-    afterSpec { redis.close() }
+    val redis = nodesPerSpec(3) {}
     afterTest { redis.flushAll() }
 
     test("each of 3 nodes answers PING on its own port") {

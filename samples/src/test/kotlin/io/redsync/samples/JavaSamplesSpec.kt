@@ -5,11 +5,11 @@ import io.kotest.matchers.collections.shouldBeEmpty
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.sql.DriverManager
 
 class JavaSamplesSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
+    val nodes = nodesPerSpec(3) {}
     afterTest { nodes.flushAll() }
 
     test("QuickStart: the README's quick start leaves no lock held and writes with its fencing token; then tryLock while held, and busy reported as LockTakenException") {

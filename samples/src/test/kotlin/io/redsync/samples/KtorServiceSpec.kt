@@ -11,13 +11,13 @@ import io.ktor.http.HttpHeaders
 import io.ktor.http.HttpStatusCode
 import io.ktor.server.testing.testApplication
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.nodesPerSpec
 import kotlinx.coroutines.async
 import kotlinx.coroutines.coroutineScope
 import kotlin.time.Duration.Companion.seconds
 
 class KtorServiceSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
+    val nodes = nodesPerSpec(3) {}
 
     test("the Ktor sample renders a report once at a time, serialises payments, and locks inside a handler") {
         testApplication {

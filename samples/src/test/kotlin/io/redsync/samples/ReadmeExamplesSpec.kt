@@ -7,12 +7,12 @@ import io.redsync.samples.readme.ConfigurationSnippets
 import io.redsync.samples.readme.TestkitSnippet
 import io.redsync.samples.readme.keepAliveOptions
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.nodesPerSpec
 import java.time.Duration
 
 /** Runs the README's examples that are not whole samples (the Java quick start is run by JavaSamplesSpec). */
 class ReadmeExamplesSpec : FunSpec({
-    val nodes = RedisNodes.start(3)
-    afterSpec { nodes.close() }
+    val nodes = nodesPerSpec(3) {}
 
     test("the Kotlin quick start runs, with the instance's fencing default, and leaves no lock held") {
         kotlinQuickStart(nodes.uris()) shouldBe "invoice 42 charged with fencing token 1"

@@ -10,6 +10,7 @@ import io.redsync.coroutines.CoroutineRedsync
 import io.redsync.ktor.Redsync
 import io.redsync.ktor.redsync
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.nodesPerSpec
 
 /**
  * A user's file that needs the Java interface `Redsync` (a type), the Ktor plugin `Redsync` (a value) and
@@ -19,8 +20,7 @@ import io.redsync.testkit.RedisNodes
  * the test.
  */
 class ImportsSpec : FunSpec({
-    val nodes = RedisNodes.start(1)
-    afterSpec { nodes.close() }
+    val nodes = nodesPerSpec(1) {}
 
     test("the interface and the plugin are both called Redsync, the factory CoroutineRedsync, and one file uses all three") {
         val own: CoroutineRedsync = CoroutineRedsync(nodes.uris()) { keyPrefix = "own:" }

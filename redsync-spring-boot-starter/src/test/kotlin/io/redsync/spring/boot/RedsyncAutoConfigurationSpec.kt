@@ -17,8 +17,8 @@ import io.redsync.startTlsNode
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.matchers.collections.shouldContain
 import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration
-import io.redsync.awaitUntil
-import io.redsync.ms
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
 import io.redsync.nodesHolding
 import io.redsync.shedlock.RedsyncLockProvider
 import io.redsync.spring.integration.RedsyncLockRegistry

@@ -3,7 +3,7 @@ package io.redsync.spring.integration
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
-import io.redsync.renderApi
+import io.redsync.testkit.fixtures.renderApi
 import java.io.File
 
 /**

@@ -11,8 +11,8 @@ import io.kotest.matchers.types.shouldBeSameInstanceAs
 import io.kotest.matchers.types.shouldNotBeSameInstanceAs
 import io.redsync.LockOptions
 import io.redsync.Redsync
-import io.redsync.awaitUntil
-import io.redsync.ms
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.ms
 import io.redsync.nodesHolding
 import io.redsync.testkit.RedisNodes
 import org.springframework.integration.leader.Context

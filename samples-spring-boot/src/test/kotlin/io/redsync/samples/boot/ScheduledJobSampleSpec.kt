@@ -5,7 +5,7 @@ import io.kotest.matchers.collections.shouldBeEmpty
 import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.shouldBe
 import io.kotest.assertions.withClue
-import io.redsync.awaitUntil
+import io.redsync.testkit.fixtures.awaitUntil
 import io.redsync.testkit.RedisNodes
 import java.io.File
 import java.nio.file.Files

@@ -1,5 +1,6 @@
 package io.redsync.coroutines
 
+import io.kotest.core.TestConfiguration
 import io.lettuce.core.ExperimentalLettuceCoroutinesApi
 import io.lettuce.core.RedisClient
 import io.lettuce.core.RedisURI
@@ -15,7 +16,8 @@ import io.redsync.spi.AcquireReply
 import io.redsync.spi.LockNode
 import io.redsync.spi.Ownership
 import io.redsync.testkit.RedisNodes
-import kotlinx.coroutines.delay
+import io.redsync.testkit.fixtures.heal
+import io.redsync.testkit.fixtures.nodesPerSpec
 import kotlinx.coroutines.flow.toList
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.CompletionStage
@@ -24,29 +26,24 @@ import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
-import kotlin.time.TimeSource
 
-/** Options that retry quickly, so contention tests finish in seconds instead of minutes. */
-fun fastRetry(): LockOptions = lockOptions {
+// redsync-coroutines' own fixtures; those of every module (nodesPerSpec, heal, awaitUntil, ms, the API dump)
+// are in redsync-testkit's io.redsync.testkit.fixtures.
+
+/** Options (built) that retry quickly, so contention tests finish in seconds instead of minutes. */
+fun fastRetryOptions(): LockOptions = lockOptions {
     retryDelay = RetryDelay.uniform(java.time.Duration.ofMillis(1), java.time.Duration.ofMillis(5))
     tries = Int.MAX_VALUE
     acquireTimeout = 60.seconds
 }
 
-/** Restarts nothing, but resumes paused nodes, then empties them all and resets their command stats. */
-fun RedisNodes.heal() {
-    nodes().forEach { if (it.isPaused) it.resume() }
-    flushAll()
-    nodes().forEach { it.call("CONFIG", "RESETSTAT") }
-}
-
-/** Polls [condition] until it holds or [timeout] passes; then fails with [message]. Never a fixed sleep. */
-suspend fun awaitUntil(message: String, timeout: Duration = 10.seconds, condition: suspend () -> Boolean) {
-    val start = TimeSource.Monotonic.markNow()
-    while (!condition()) {
-        if (start.elapsedNow() > timeout) throw AssertionError("not within $timeout: $message")
-        delay(5)
-    }
+/**
+ * Three real nodes and the test's view of them ([Cluster]) for this spec: nodes healed before every test
+ * (unless [heal] is false), the view closed after the spec, then the nodes.
+ */
+fun TestConfiguration.clusterPerSpec(heal: Boolean = true): Cluster {
+    val nodes = nodesPerSpec(3, if (heal) RedisNodes::heal else { _ -> })
+    return autoClose(Cluster(nodes)) // closed in reverse order of registration: the view first
 }
 
 /** An exception no coroutine machinery can copy (no standard constructor), so identity checks are exact. */
@@ -163,9 +160,6 @@ class Cluster(val nodes: RedisNodes) : AutoCloseable {
         client.shutdown(java.time.Duration.ZERO, java.time.Duration.ofSeconds(2))
     }
 }
-
-/** Short for a Java duration in milliseconds. */
-fun ms(n: Long): java.time.Duration = java.time.Duration.ofMillis(n)
 
 /**
  * [this] is [original], or the copy kotlinx.coroutines makes of it while recovering stack traces in debug

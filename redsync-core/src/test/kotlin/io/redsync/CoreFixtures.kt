@@ -2,15 +2,15 @@ package io.redsync
 
 import io.redsync.testkit.RedisNode
 import io.redsync.testkit.RedisNodes
-import kotlinx.coroutines.delay
+import io.redsync.testkit.fixtures.keysByNode
+import io.redsync.testkit.fixtures.ms
 import java.time.Duration
-import kotlin.time.Duration.Companion.seconds
-import kotlin.time.TimeSource
 
-fun ms(n: Long): Duration = Duration.ofMillis(n)
+// redsync-core's own fixtures; those of every module (nodesPerSpec, heal, awaitUntil, ms, keysByNode, the API
+// dump) are in redsync-testkit's io.redsync.testkit.fixtures.
 
-/** Options that retry quickly, so contention tests finish in seconds instead of minutes. */
-fun fastRetry(): LockOptions.Builder =
+/** A builder of options that retry quickly, so contention tests finish in seconds instead of minutes. */
+fun fastRetryBuilder(): LockOptions.Builder =
     LockOptions.builder().retryDelay(RetryDelay.uniform(ms(1), ms(5))).tries(Int.MAX_VALUE).acquireTimeout(Duration.ofSeconds(60))
 
 fun RedisNodes.redsync(
@@ -19,20 +19,7 @@ fun RedisNodes.redsync(
     defaults: LockOptions = LockOptions.defaults(),
 ): Redsync = Redsync.builder().uris(uris().take(count)).keyPrefix(prefix).defaults(defaults).build()
 
-/** Every running node's keys, by node index (a stopped node reports none). */
-fun RedisNodes.keysByNode(): List<Set<String>> = nodes().map { if (it.isRunning && !it.isPaused) it.keys() else emptySet() }
-
 fun RedisNodes.nodesHolding(key: String): List<Int> = keysByNode().withIndex().filter { key in it.value }.map { it.index }
-
-/** Restarts every node that is not running and resumes paused ones, then empties them all. */
-fun RedisNodes.heal() {
-    nodes().forEach {
-        if (it.isPaused) it.resume()
-        if (!it.isRunning) it.restart()
-    }
-    flushAll()
-    nodes().forEach { it.call("CONFIG", "RESETSTAT") }
-}
 
 /** How many times the node has run one of our scripts (EVALSHA plus EVAL fallbacks) since the last RESETSTAT. */
 fun RedisNode.scriptCalls(): Long = commandCalls("evalsha", "eval")
@@ -48,15 +35,6 @@ fun RedisNode.commandCalls(vararg commands: String): Long {
     return stats.lines()
         .filter { line -> commands.any { line.startsWith("cmdstat_$it:") } }
         .sumOf { Regex("calls=(\\d+)").find(it)!!.groupValues[1].toLong() }
-}
-
-/** Polls [condition] until it holds or [timeout] passes; then fails with [message]. Never a fixed sleep. */
-suspend fun awaitUntil(message: String, timeout: kotlin.time.Duration = 10.seconds, condition: () -> Boolean) {
-    val start = TimeSource.Monotonic.markNow()
-    while (!condition()) {
-        if (start.elapsedNow() > timeout) throw AssertionError("not within $timeout: $message")
-        delay(5)
-    }
 }
 
 /**

@@ -5,27 +5,18 @@ import io.ktor.server.application.install
 import io.ktor.server.config.MapApplicationConfig
 import io.redsync.testkit.RedisNode
 import io.redsync.testkit.RedisNodes
+import io.redsync.testkit.fixtures.awaitUntil
+import io.redsync.testkit.fixtures.keysByNode
 import io.ktor.client.statement.HttpResponse
 import io.ktor.client.statement.bodyAsText
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Deferred
-import kotlinx.coroutines.delay
 import kotlinx.coroutines.selects.select
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
-import kotlin.time.TimeSource
 
-/** Polls [condition] until it holds or [timeout] passes; then fails with [message]. Never a fixed sleep. */
-suspend fun awaitUntil(message: String, timeout: Duration = 10.seconds, condition: suspend () -> Boolean) {
-    val start = TimeSource.Monotonic.markNow()
-    while (!condition()) {
-        if (start.elapsedNow() > timeout) throw AssertionError("not within $timeout: $message")
-        delay(5)
-    }
-}
-
-/** Every node's keys, e.g. `[{}, {}, {}]` once all locks are released. */
-fun RedisNodes.keysByNode(): List<Set<String>> = nodes().map { it.keys() }
+// redsync-ktor's own fixtures; those of every module (nodesPerSpec, heal, awaitUntil, keysByNode, clientCount, the
+// API dump) are in redsync-testkit's io.redsync.testkit.fixtures.
 
 /**
  * How many nodes hold [key]. A granted lock is on at least a quorum; a node whose reply came after its
@@ -42,9 +33,6 @@ val RedisNodes.quorum: Int get() = size() / 2 + 1
  * a moment later, so "nothing left" is awaited, with a deadline.
  */
 suspend fun RedisNodes.awaitNoKeys() = awaitUntil("no keys left on any node") { keysByNode().all { it.isEmpty() } }
-
-/** The number of client connections the node has (the one asking included). */
-fun RedisNode.clientCount(): Int = (call("CLIENT", "LIST") as String).lines().count { it.contains("addr=") }
 
 /** The number of connections subscribed to at least one channel or pattern. */
 fun RedisNode.subscriberCount(): Int = (call("CLIENT", "LIST") as String).lines()
