@@ -37,8 +37,8 @@ import java.util.stream.Collectors;
  * and Redisson, all on the same Redis nodes in one run.
  *
  * <pre>
- * mvn -q -pl benchmarks -am compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=quick   (~2 min)
- * mvn -q -pl benchmarks -am compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=full    (~8 min)
+ * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=quick   (~2 min)
+ * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=full    (~8 min)
  * </pre>
  *
  * <p>Workloads: (1) uncontended lock+unlock latency on one caller, 1/3/5 nodes, with (5) the bytes allocated

@@ -16,7 +16,7 @@ import java.util.function.Function;
  * The {@link CompletableFuture} API: no thread waits for the lock (retries are scheduled), the lease is
  * released whatever the work's outcome, and cancelling a waiting {@code lockAsync} gives up cleanly.
  *
- * <pre>{@code mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.AsyncLocking}</pre>
+ * <pre>{@code mvn -q -pl samples -am test-compile exec:java -Dexec.mainClass=io.redsync.samples.AsyncLocking}</pre>
  */
 public final class AsyncLocking {
     private AsyncLocking() {

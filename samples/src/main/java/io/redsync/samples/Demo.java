@@ -44,8 +44,8 @@ import java.util.stream.Collectors;
  * counter is exact, no two critical sections overlapped, fencing tokens strictly increased in grant order,
  * and the lost lease interrupted its work.
  *
- * <pre>{@code mvn -q -pl samples -am compile exec:java                      # 3 local nodes
- * mvn -q -pl samples -am compile exec:java -Dexec.args=--nodes=5   # 5 local nodes, 2 killed}</pre>
+ * <pre>{@code mvn -q -pl samples -am test-compile exec:java                      # 3 local nodes
+ * mvn -q -pl samples -am test-compile exec:java -Dexec.args=--nodes=5   # 5 local nodes, 2 killed}</pre>
  *
  * With {@code REDSYNC_NODES=redis://h1:6379,redis://h2:6379,redis://h3:6379} it runs against those nodes
  * instead, and kills none. Exit code: 0 when every check held, 1 when one failed, 2 when no Redis could be

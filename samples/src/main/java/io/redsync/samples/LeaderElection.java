@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * ended &lt;instance&gt; &lt;nanos&gt;                           (the work stopped; the lease is released next)
  * </pre>
  * Without {@code --instance} it runs three instances in one JVM on local nodes and stops the leader twice:
- * <pre>{@code mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.LeaderElection}</pre>
+ * <pre>{@code mvn -q -pl samples -am test-compile exec:java -Dexec.mainClass=io.redsync.samples.LeaderElection}</pre>
  */
 public final class LeaderElection {
     static final String NAME = "leader";

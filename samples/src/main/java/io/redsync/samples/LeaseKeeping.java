@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * times longer than the expiry), and when the lease is lost (here another process deletes the keys) the
  * worker thread is interrupted and {@link LeaseLostException} says why.
  *
- * <pre>{@code mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.LeaseKeeping}</pre>
+ * <pre>{@code mvn -q -pl samples -am test-compile exec:java -Dexec.mainClass=io.redsync.samples.LeaseKeeping}</pre>
  */
 public final class LeaseKeeping {
     private LeaseKeeping() {

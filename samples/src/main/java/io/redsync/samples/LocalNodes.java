@@ -25,7 +25,7 @@ final class LocalNodes implements AutoCloseable {
             Or run three nodes in Docker and point the samples at them:
               for port in 6379 6380 6381; do docker run -d --rm -p $port:6379 redis:7; done
               export REDSYNC_NODES=redis://localhost:6379,redis://localhost:6380,redis://localhost:6381
-              mvn -q -pl samples -am compile exec:java""";
+              mvn -q -pl samples -am test-compile exec:java""";
 
     private final List<String> uris;
     private final RedisNodes started;

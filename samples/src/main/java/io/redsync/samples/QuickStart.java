@@ -27,7 +27,7 @@ import java.sql.Statement;
  * The README's Java quick start ({@link #quickStart}, shown there verbatim), then blocking try-with-resources,
  * one attempt with {@code tryLock}, and telling "busy" from "broken".
  *
- * <pre>{@code mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.QuickStart}</pre>
+ * <pre>{@code mvn -q -pl samples -am test-compile exec:java -Dexec.mainClass=io.redsync.samples.QuickStart}</pre>
  */
 public final class QuickStart {
     private QuickStart() {

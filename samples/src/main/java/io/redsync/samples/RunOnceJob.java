@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  *   java -cp ... io.redsync.samples.RunOnceJob --instance --run=2026-11-23}</pre>
  * Without {@code --instance} it simulates a fleet of five instances (each with its own {@link Redsync}, as
  * separate processes would have) on local nodes:
- * <pre>{@code mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.RunOnceJob}</pre>
+ * <pre>{@code mvn -q -pl samples -am test-compile exec:java -Dexec.mainClass=io.redsync.samples.RunOnceJob}</pre>
  */
 public final class RunOnceJob {
     /** What an instance did. */

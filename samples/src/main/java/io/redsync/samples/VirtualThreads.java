@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * on a JDK without them the sample says so and does nothing. (Your Java 21+ code just calls
  * {@code Executors.newVirtualThreadPerTaskExecutor()}.)
  *
- * <pre>{@code mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.VirtualThreads}</pre>
+ * <pre>{@code mvn -q -pl samples -am test-compile exec:java -Dexec.mainClass=io.redsync.samples.VirtualThreads}</pre>
  */
 public final class VirtualThreads {
     static final int GUESTS = 500;

@@ -10,7 +10,7 @@ import kotlinx.coroutines.runBlocking
 /**
  * The README's Kotlin quick start ([kotlinQuickStart], shown there verbatim), run against local nodes.
  *
- * `mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.KotlinQuickStartKt`
+ * `mvn -q -pl samples -am test-compile exec:java -Dexec.mainClass=io.redsync.samples.KotlinQuickStartKt`
  */
 fun main() {
     LocalNodes.fromEnvironmentOrStart(3).use { nodes -> runBlocking { println(kotlinQuickStart(nodes.uris())) } }

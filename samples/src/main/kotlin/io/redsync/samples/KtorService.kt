@@ -23,7 +23,7 @@ import kotlin.time.Duration.Companion.seconds
  * - `POST /invoices/{id}/pay` waits up to 5 s for the invoice's lock (the route guard, Wait mode);
  * - `GET /stock/{sku}` takes a lock inside the handler with `call.withLock`.
  *
- * Run it: `mvn -q -pl samples -am compile exec:java -Dexec.mainClass=io.redsync.samples.KtorServiceKt`, then
+ * Run it: `mvn -q -pl samples -am test-compile exec:java -Dexec.mainClass=io.redsync.samples.KtorServiceKt`, then
  * `curl -X POST localhost:8080/reports/7` twice at once.
  */
 fun main() {
