@@ -22,7 +22,7 @@ fun Application.ktorUse(uris: List<String>) {
             post("/jobs/{id}/run") { call.respondText("ran") }
         }
         get("/orders/{id}") {
-            call.withLock("order:${call.parameters["id"]}") { lease -> call.respondText(lease.value()) }
+            call.withLock("order:${call.parameters["id"]}") { lease -> call.respondText(lease.value) }
         }
     }
 }
