@@ -3,6 +3,7 @@ package io.redsync.coroutines
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldBeEmpty
 import io.kotest.matchers.ints.shouldBeGreaterThan
+import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.ints.shouldBeLessThan
 import io.kotest.matchers.shouldBe
 import io.redsync.testkit.RedisNodes
@@ -70,8 +71,9 @@ class ConcurrencySpec : FunSpec({
         val calls = 10_000
         val threads = ManagementFactory.getThreadMXBean()
         // A 10,000-call burst on 2 cores queues replies past the default node timeout (400 ms for an 8 s
-        // expiry): calls would then time out and retry, which is not what this test is about. With 2 s each
-        // call makes exactly one attempt, asserted below.
+        // expiry), and every timed-out attempt is retried: 2 s keeps that rare. Rare, not absent: how long the
+        // burst's replies queue depends on the machine's load (CI once saw 89 of 10,000 calls retry), so the
+        // attempts are bounded below, not counted exactly; what this test is about is threads.
         val (redsync, counting) = cluster.counting(lockOptions { nodeTimeout = 2.seconds })
         redsync.use {
             redsync.withLock("warm-up") {} // connections and the instance's timer exist from here on
@@ -99,12 +101,14 @@ class ConcurrencySpec : FunSpec({
                 }
                 val peak = threads.peakThreadCount
                 done.get() shouldBe calls
-                counting.forEach { it.acquires.get() shouldBe calls + 1 } // one attempt each, plus the warm-up
+                // Every call attempted (plus the warm-up); a retry is a second attempt of the same call.
+                counting.forEach { it.acquires.get() shouldBeGreaterThanOrEqual calls + 1 }
                 // 4 dispatcher threads plus a small constant (Lettuce's computation threads, the common
                 // pool, redsync's workers): a thread per lock or lease would be thousands.
                 (peak - baseline) shouldBeLessThan 4 + 30
                 maxInFlight.get() shouldBeGreaterThan 1_000 // they really held their locks concurrently
-                println("10k distinct withLock: baseline $baseline threads, peak $peak, max concurrently held ${maxInFlight.get()}")
+                println("10k distinct withLock: baseline $baseline threads, peak $peak, max concurrently held ${maxInFlight.get()}, " +
+                    "attempts per node ${counting.map { it.acquires.get() }}")
             } finally {
                 dispatcher.close()
             }
