@@ -22,9 +22,12 @@ class DelayingNode(
     /** How many of the next acquire replies get [acquireDelayMs]; unlimited by default. */
     val delayedAcquires = java.util.concurrent.atomic.AtomicInteger(Int.MAX_VALUE)
 
-    /** What was sent to this node, in order: ("acquire"|"release", sent-at nanos, replied-at nanos, granted, owner value). */
+    /**
+     * What was sent to this node, in order: ("acquire"|"release", sent-at nanos, replied-at nanos, granted, owner value,
+     * and for an acquire when the server's reply came in, before any hold-back: the command has run on the node then).
+     */
     data class Sent(val op: String, val sentAt: Long, @Volatile var repliedAt: Long = Long.MAX_VALUE, @Volatile var granted: Boolean = false,
-                    val value: String? = null)
+                    val value: String? = null, @Volatile var ranAt: Long = Long.MAX_VALUE)
     val sent = java.util.concurrent.ConcurrentLinkedQueue<Sent>()
     private val delayer = Executors.newSingleThreadScheduledExecutor { r -> Thread(r, "delayer").also { it.isDaemon = true } }
     private fun <T> later(stage: CompletionStage<T>, ms: Long): CompletionStage<T> {
@@ -36,7 +39,8 @@ class DelayingNode(
     override fun address() = delegate.address()
     override fun acquire(key: String, value: String, expiryMillis: Long, refreshIfHeld: Boolean, counterKey: String?): CompletionStage<AcquireReply> {
         val record = Sent("acquire", System.nanoTime(), value = value).also { sent.add(it) }
-        return later(delegate.acquire(key, value, expiryMillis, refreshIfHeld, counterKey), if (delayedAcquires.getAndDecrement() > 0) acquireDelayMs else 0)
+        val ran = delegate.acquire(key, value, expiryMillis, refreshIfHeld, counterKey).whenComplete { _, _ -> record.ranAt = System.nanoTime() }
+        return later(ran, if (delayedAcquires.getAndDecrement() > 0) acquireDelayMs else 0)
             .whenComplete { reply, _ -> record.granted = reply?.acquired() == true; record.repliedAt = System.nanoTime() }
     }
     override fun fence(key: String, value: String, counterKey: String, token: Long): CompletionStage<Ownership> =

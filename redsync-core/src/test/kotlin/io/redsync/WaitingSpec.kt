@@ -39,8 +39,9 @@ class WaitingSpec : FunSpec({
         // Holder H keeps the lock for 10 minutes; W2 retries only every 10 minutes, so only a wake-up can get
         // it the lock. W1 (joined first, so offered the wake-up first) is on its last try, an attempt in
         // flight whose replies are held back, when H releases: W1 takes the wake-up and then fails. Before the
-        // fix the wake-up died with W1 and W2 slept on.
-        val long = LockOptions.builder().expiry(Duration.ofMinutes(10)).build()
+        // fix the wake-up died with W1 and W2 slept on. Node timeout 10 s: the replies held back (3 s) must
+        // come as replies, not as timeouts.
+        val long = LockOptions.builder().expiry(Duration.ofMinutes(10)).nodeTimeout(Duration.ofSeconds(10)).build()
         nodes.redsync(count = 3).use { holder ->
             val lease = holder.lock("handoff", long)
             val (waiters, wrappers) = wrapped(3, long)
@@ -48,19 +49,23 @@ class WaitingSpec : FunSpec({
                 // Preset owner values tell the two waiters' attempts apart on the nodes (each call stores its
                 // value with a suffix of its own: "w1#...").
                 fun sentBy(owner: String, w: DelayingNode) = w.sent.filter { it.op == "acquire" && it.value?.startsWith("$owner#") == true }
-                val w1 = waiters.mutex("handoff", long.toBuilder().value("w1").tries(2).retryDelay(RetryDelay.constant(ms(1000))).build()).lockAsync()
+                // W1 retries 3 s after its first attempt: W2's first attempt must be answered before that, even
+                // on a loaded machine.
+                val w1 = waiters.mutex("handoff", long.toBuilder().value("w1").tries(2).retryDelay(RetryDelay.constant(ms(3000))).build()).lockAsync()
                 awaitUntil("W1's first attempt answered") { wrappers.all { w -> sentBy("w1", w).any { it.repliedAt != Long.MAX_VALUE } } }
                 val w2 = waiters.mutex("handoff", long.toBuilder().value("w2").tries(Int.MAX_VALUE)
                     .retryDelay(RetryDelay.constant(Duration.ofMinutes(10))).build()).lockAsync()
                 awaitUntil("W2's first attempt answered") { wrappers.all { w -> sentBy("w2", w).any { it.repliedAt != Long.MAX_VALUE } } }
                 val before = wrappers.map { sentBy("w1", it).size }
-                // W1's next (last) attempt, due 1 s after its first, is answered 1 s late on every node: it is
-                // in flight at the release. It must have run on every node (H's, W1's first, W2's first and
-                // W1's last acquire) before H releases, or it could win after the release.
-                wrappers.forEach { it.acquireDelayMs = 1000 }
+                // W1's next (last) attempt, due 3 s after its first, is answered 3 s late on every node: it is
+                // in flight at the release. It must have run on every node before H releases, or it could win
+                // after the release: its server reply must have come in, not just the call been made. (A count
+                // of lock commands on the nodes was used before, and H's first acquire counts twice there,
+                // EVALSHA meeting NOSCRIPT and then EVAL: on a loaded machine H released before W1's last
+                // acquire ran, and W1 won.)
+                wrappers.forEach { it.acquireDelayMs = 3000 }
                 awaitUntil("W1's last attempt run on every node, its replies held back", 20.seconds) {
-                    wrappers.withIndex().all { (i, w) -> sentBy("w1", w).size > before[i] } &&
-                        nodes.nodes().take(3).all { it.lockCommands() >= 4 }
+                    wrappers.withIndex().all { (i, w) -> sentBy("w1", w).drop(before[i]).any { it.ranAt != Long.MAX_VALUE } }
                 }
                 lease.release()
                 val e = shouldThrow<java.util.concurrent.ExecutionException> { w1.get(20, TimeUnit.SECONDS) }
