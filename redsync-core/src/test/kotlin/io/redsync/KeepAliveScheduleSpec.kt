@@ -40,13 +40,16 @@ class KeepAliveScheduleSpec : FunSpec({
     }
 
     test("executeLocked with a large lostMargin keeps a lease on healthy nodes") {
-        // 660 ms of 1000: accepted before, but the loss fell due (988 − 660 = 328 ms) before the first
-        // extension (333 ms).
-        val options = LockOptions.builder().expiry(ms(1000))
-            .keepAlive(KeepAlive.builder().lostMargin(ms(660)).build()).build()
+        // 6.6 s of 10: accepted before, but the loss fell due (9.898 − 6.6 = 3.298 s) before the first
+        // extension (3.333 s). (The case was 660 ms of 1 s once; at that scale the fixed schedule leaves an
+        // extension about 70 ms for its round trip, which a loaded CI machine does not always give. Ten times
+        // the scale, the same proportions, ten times the slack.)
+        val options = LockOptions.builder().expiry(ms(10_000))
+            .keepAlive(KeepAlive.builder().lostMargin(ms(6_600)).build()).build()
         nodes.redsync(defaults = options).use { redsync ->
             val checks = redsync.executeLocked<Int, Exception>("margin") { lease ->
-                val until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2500)
+                // Past the old loss point and the first extension.
+                val until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5000)
                 var n = 0
                 while (System.nanoTime() < until) {
                     lease.checkValid()
