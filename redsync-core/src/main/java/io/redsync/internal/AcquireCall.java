@@ -274,7 +274,7 @@ final class AcquireCall {
         if (result.isDone()) {
             return;
         }
-        engine.fanOut(target.patient(), Operation.look(target, value)).decided.thenAccept(b -> {
+        engine.fanOut(target.patient(), new Operation.Look(target, value)).decided.thenAccept(b -> {
             if (Redlock.free(b)) {
                 wake.self();
                 wakeNow();
@@ -337,7 +337,7 @@ final class AcquireCall {
         } catch (RuntimeException | Error e) {
             if (result.completeExceptionally(e)) {
                 // Best effort: whatever holds this call's own token is released.
-                engine.fanOut(target.patient(), Operation.release(target, value)).decided
+                engine.fanOut(target.patient(), new Operation.Release(target, value)).decided
                         .whenComplete((v, x) -> settled.complete(null));
             } else {
                 settled.complete(null);

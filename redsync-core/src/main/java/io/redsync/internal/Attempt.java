@@ -11,11 +11,14 @@ import java.util.concurrent.CompletionStage;
  * lock, the cleanup of whatever it took. Decided in one place ({@link #decide}); reports to its {@link AcquireCall}
  * through {@link AcquireCall#granted} or, once cleaned up, {@link AcquireCall#failed}.
  */
-final class Attempt {
+final class Attempt implements Redlock.Term {
     private final AcquireCall call;
     private final Engine engine;
     private final Target target;
-    private final Redlock.Term term;
+    /** The attempt's term: when its acquire was sent, with what TTL and drift allowance. */
+    private final long start;
+    private final long ttlNanos;
+    private final long driftNanos;
     private final Ballot<AcquireReply> ballot;
     private volatile long decidedAt;
 
@@ -30,8 +33,10 @@ final class Attempt {
         this.call = call;
         this.engine = call.engine;
         this.target = call.target;
-        this.term = Redlock.Term.from(System.nanoTime(), call.expiry, call.drift);
-        this.ballot = engine.fanOutAfter(target, Operation.acquire(target, call.value, term.ttlMillis(), refresh),
+        this.start = System.nanoTime();
+        this.ttlNanos = call.expiry.toNanos();
+        this.driftNanos = call.drift.toNanos();
+        this.ballot = engine.fanOutAfter(target, new Operation.Acquire(target, call.value, ttlMillis(), refresh),
                 call.cleanupSent);
     }
 
@@ -50,7 +55,22 @@ final class Attempt {
     }
 
     Redlock.Term term() {
-        return term;
+        return this;
+    }
+
+    @Override
+    public long start() {
+        return start;
+    }
+
+    @Override
+    public long ttlNanos() {
+        return ttlNanos;
+    }
+
+    @Override
+    public long driftNanos() {
+        return driftNanos;
     }
 
     /** When the attempt was decided (System.nanoTime). */
@@ -61,17 +81,17 @@ final class Attempt {
     /** The point where an attempt is decided: granted (after the fence, with fencing), or cleaned up. */
     private void decide() {
         decidedAt = System.nanoTime();
-        if (!Redlock.granted(ballot, term, decidedAt)) {
+        if (!Redlock.granted(ballot, this, decidedAt)) {
             cleanUp();
         } else if (!target.fenced()) {
             grant(-1);
         } else {
             long token = Redlock.fencingToken(ballot);
-            engine.fanOutTo(target.patient(), Operation.fence(target, call.value, token),
+            engine.fanOutTo(target.patient(), new Operation.Fence(target, call.value, token),
                             node -> ballot.decided(node) == Vote.GRANTED)
                     .decided.thenAccept(written -> call.guarded(() -> {
                         decidedAt = System.nanoTime();
-                        if (Redlock.granted(written, term, decidedAt)) {
+                        if (Redlock.granted(written, this, decidedAt)) {
                             grant(token);
                         } else {
                             cleanUp();
@@ -81,7 +101,7 @@ final class Attempt {
     }
 
     private void grant(long token) {
-        if (!call.granted(term.deadline(), token)) {
+        if (!call.granted(deadline(), token)) {
             cleanUp(); // the caller cancelled meanwhile: the lease it never saw is given back
         }
     }
@@ -131,7 +151,7 @@ final class Attempt {
     }
 
     private Ballot<Ownership> release(int node) {
-        return engine.single(target, node, Operation.release(target, call.value));
+        return engine.single(target, node, new Operation.Release(target, call.value));
     }
 
     /**

@@ -8,33 +8,40 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.IntFunction;
 
 /**
  * The votes on one operation, gathered as they arrive from the nodes (on Lettuce's I/O threads and the timer
  * thread). It is decided once: when every node asked has answered or timed out, when fail-fast sees a quorum
- * either way, or when aborted (the caller cancelled). The decision keeps a snapshot of who had voted what, so
+ * either way, or when aborted (the caller cancelled). The decision freezes who had voted what, so
  * later answers cannot change an outcome already acted on. It counts; what the count means is {@link Redlock}'s.
+ *
+ * <p>It is allocated per node call round, so it keeps to what the common path needs: the votes array itself is
+ * frozen as the decision (answers after it go to {@code late}, allocated only when one comes), and the error array
+ * exists only once a node failed. The engine's {@code Engine.Round} extends it, so a fan-out is one object.
  *
  * @param <R> the operation's reply, kept per node for the rule that reads more than the vote (a holder's TTL)
  */
-final class Ballot<R> {
+class Ballot<R> {
     final CompletableFuture<Ballot<R>> decided = new CompletableFuture<>();
 
     private final int quorum;
     private final boolean failFast;
     /** How many nodes were asked: the ballot is decided when that many answered. */
     private final int asked;
-    /** Per node: its vote so far; null while pending. */
+    /** Per node: its vote; null while pending. Frozen once decided: it is then the decision. */
     private final Vote[] votes;
-    private final Object[] replies;
-    private final NodeException[] errors;
+    /** Votes that came after the decision; null until one does. */
+    private Vote[] late;
+    /** Per node: the reply it voted with, where the operation's reply matters; null until one does. */
+    private Object[] replies;
+    /** Per node: why it failed; null until a node does. */
+    private NodeException[] errors;
     /** Each node's call, so a follow-up command can be ordered after it; null where none was sent. */
     private final CompletionStage<?>[] stages;
     private int granted;
     private int heldByOther;
     private int answered;
-    private Vote[] snapshot;
+    private boolean decidedYet;
     private boolean aborted;
     private Timeout timeout;
 
@@ -43,8 +50,6 @@ final class Ballot<R> {
         this.failFast = failFast;
         this.asked = asked;
         this.votes = new Vote[nodeCount];
-        this.replies = new Object[nodeCount];
-        this.errors = new NodeException[nodeCount];
         this.stages = new CompletionStage<?>[nodeCount];
     }
 
@@ -69,10 +74,10 @@ final class Ballot<R> {
     void abort() {
         boolean fire;
         synchronized (this) {
-            fire = snapshot == null;
+            fire = !decidedYet;
             if (fire) {
                 aborted = true;
-                snapshot = votes.clone();
+                decidedYet = true;
             }
         }
         if (fire) {
@@ -84,26 +89,13 @@ final class Ballot<R> {
     void arm(Timeout t) {
         boolean done;
         synchronized (this) {
-            done = snapshot != null;
+            done = decidedYet;
             if (!done) {
                 timeout = t;
             }
         }
         if (done) {
             t.cancel();
-        }
-    }
-
-    /** The timeout fired: every node asked and still unanswered counts as failed. */
-    void expire(int[] nodes, IntFunction<NodeException> errorFor) {
-        for (int node : nodes) {
-            boolean pending;
-            synchronized (this) {
-                pending = votes[node] == null;
-            }
-            if (pending) {
-                failure(node, errorFor.apply(node));
-            }
         }
     }
 
@@ -123,20 +115,37 @@ final class Ballot<R> {
     private void record(int node, Vote vote, Object reply, NodeException error) {
         boolean fire = false;
         synchronized (this) {
-            if (votes[node] != null) {
+            if (recordedVote(node) != null) {
+                return;
+            }
+            if (reply != null) {
+                if (replies == null) {
+                    replies = new Object[votes.length];
+                }
+                replies[node] = reply;
+            }
+            if (error != null) {
+                if (errors == null) {
+                    errors = new NodeException[votes.length];
+                }
+                errors[node] = error;
+            }
+            if (decidedYet) {
+                if (late == null) {
+                    late = new Vote[votes.length];
+                }
+                late[node] = vote;
                 return;
             }
             votes[node] = vote;
-            replies[node] = reply;
-            errors[node] = error;
             answered++;
             if (vote == Vote.GRANTED) {
                 granted++;
             } else if (vote == Vote.HELD_BY_OTHER) {
                 heldByOther++;
             }
-            if (snapshot == null && (answered == asked || failFast && (granted >= quorum || heldByOther >= quorum))) {
-                snapshot = votes.clone();
+            if (answered == asked || failFast && (granted >= quorum || heldByOther >= quorum)) {
+                decidedYet = true;
                 fire = true;
             }
         }
@@ -147,7 +156,7 @@ final class Ballot<R> {
     }
 
     synchronized boolean isDecided() {
-        return snapshot != null;
+        return decidedYet;
     }
 
     synchronized boolean aborted() {
@@ -164,13 +173,13 @@ final class Ballot<R> {
 
     /** The decided vote of one node (null: not answered by the decision). Only valid after the decision. */
     synchronized Vote decided(int node) {
-        return snapshot[node];
+        return votes[node];
     }
 
     /** How many nodes decided {@code vote}. Only valid after the decision. */
     synchronized int count(Vote vote) {
         int n = 0;
-        for (Vote v : snapshot) {
+        for (Vote v : votes) {
             if (v == vote) {
                 n++;
             }
@@ -180,13 +189,18 @@ final class Ballot<R> {
 
     /** The vote recorded for a node so far, decided or not (null: none yet). */
     synchronized Vote recorded(int node) {
-        return votes[node];
+        return recordedVote(node);
+    }
+
+    private Vote recordedVote(int node) {
+        Vote v = votes[node];
+        return v != null || late == null ? v : late[node];
     }
 
     /** The reply a node voted with; null for a failure or none yet. */
     @SuppressWarnings("unchecked")
     synchronized R reply(int node) {
-        return (R) replies[node];
+        return replies == null ? null : (R) replies[node];
     }
 
     /** The decided votes, for exceptions and users. */
@@ -197,12 +211,12 @@ final class Ballot<R> {
         List<Integer> failed = new ArrayList<>();
         List<Integer> unanswered = new ArrayList<>();
         List<NodeException> errs = new ArrayList<>();
-        for (int i = 0; i < snapshot.length; i++) {
-            if (snapshot[i] == null) {
+        for (int i = 0; i < votes.length; i++) {
+            if (votes[i] == null) {
                 unanswered.add(i);
                 continue;
             }
-            switch (snapshot[i]) {
+            switch (votes[i]) {
                 case GRANTED -> ok.add(i);
                 case HELD_BY_OTHER -> others.add(i);
                 case ABSENT -> absent.add(i);
@@ -212,6 +226,6 @@ final class Ballot<R> {
                 }
             }
         }
-        return new Votes(snapshot.length, quorum, ok, others, absent, failed, unanswered, errs);
+        return new Votes(votes.length, quorum, ok, others, absent, failed, unanswered, errs);
     }
 }

@@ -1,5 +1,7 @@
 package io.redsync.internal;
 
+import io.netty.util.Timeout;
+import io.netty.util.TimerTask;
 import io.redsync.NodeException;
 import io.redsync.spi.LockNode;
 
@@ -43,11 +45,11 @@ final class Engine {
 
     /** Sends {@code op} to every node in the target's order; the ballot decides when enough have answered. */
     <R> Ballot<R> fanOut(Target target, Operation<R> op) {
-        Round<R> round = new Round<>(target, op, new Ballot<>(nodes.length, quorum, target.failFast(), nodes.length));
+        Round<R> round = new Round<>(target, op, quorum, target.failFast(), nodes.length, target.order());
         for (int node : target.order()) {
             round.send(node);
         }
-        return round.arm(target.order());
+        return round.arm();
     }
 
     /**
@@ -55,7 +57,7 @@ final class Engine {
      * ballot's timeout still bounds the wait), so a command can be ordered after one not yet sent.
      */
     <R> Ballot<R> fanOutAfter(Target target, Operation<R> op, CompletableFuture<?>[] gates) {
-        Round<R> round = new Round<>(target, op, new Ballot<>(nodes.length, quorum, target.failFast(), nodes.length));
+        Round<R> round = new Round<>(target, op, quorum, target.failFast(), nodes.length, target.order());
         for (int node : target.order()) {
             CompletableFuture<?> gate = gates[node];
             if (gate == null || gate.isDone()) {
@@ -64,27 +66,27 @@ final class Engine {
                 round.sendAfter(node, gate);
             }
         }
-        return round.arm(target.order());
+        return round.arm();
     }
 
     /** As {@link #fanOut} without fail-fast, to the nodes {@code asked} accepts; the others vote absent unasked. */
     <R> Ballot<R> fanOutTo(Target target, Operation<R> op, IntPredicate asked) {
-        Round<R> round = new Round<>(target, op, new Ballot<>(nodes.length, quorum, false, nodes.length));
+        Round<R> round = new Round<>(target, op, quorum, false, nodes.length, target.order());
         for (int node : target.order()) {
             if (asked.test(node)) {
                 round.send(node);
             } else {
-                round.ballot.vote(node, Vote.ABSENT, null);
+                round.vote(node, Vote.ABSENT, null);
             }
         }
-        return round.arm(target.order());
+        return round.arm();
     }
 
     /** {@code op} on one node alone, bounded by the timeout: a one-vote ballot. */
     <R> Ballot<R> single(Target target, int node, Operation<R> op) {
-        Round<R> round = new Round<>(target, op, new Ballot<>(nodes.length, 1, false, 1));
+        Round<R> round = new Round<>(target, op, 1, false, 1, new int[] {node});
         round.send(node);
-        return round.arm(new int[] {node});
+        return round.arm();
     }
 
     /** Stops sending: every later node call fails at once. */
@@ -104,25 +106,42 @@ final class Engine {
         return t;
     }
 
-    /** One fan-out: its target, its operation and the ballot its votes go to. */
-    private final class Round<R> {
+    /**
+     * One fan-out: the ballot its votes go to, with its target and operation, and the timer task that bounds it. One
+     * object per node call round (this runs twice per lock and unlock, so what it allocates shows in the figures).
+     */
+    private final class Round<R> extends Ballot<R> implements TimerTask {
         final Target target;
         final Operation<R> op;
-        final Ballot<R> ballot;
+        /** The nodes asked, in order. */
+        private final int[] askedNodes;
 
-        Round(Target target, Operation<R> op, Ballot<R> ballot) {
+        Round(Target target, Operation<R> op, int quorum, boolean failFast, int asked, int[] askedNodes) {
+            super(nodes.length, quorum, failFast, asked);
             this.target = target;
             this.op = op;
-            this.ballot = ballot;
+            this.askedNodes = askedNodes;
         }
 
         /** One timeout for the whole ballot: every node asked and still unanswered then counts as failed. */
-        Ballot<R> arm(int[] asked) {
-            long timeoutNanos = target.timeoutNanos();
-            ballot.arm(Scheduler.schedule(() -> ballot.expire(asked, node -> nodeError(target.lockName(), node,
-                    new NodeTimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                            + " ms (node timeout)"))), timeoutNanos));
-            return ballot;
+        Ballot<R> arm() {
+            arm(Scheduler.schedule(this, target.timeoutNanos()));
+            return this;
+        }
+
+        /** The ballot's timeout (on the timer thread). */
+        @Override
+        public void run(Timeout timeout) {
+            for (int node : askedNodes) {
+                expire(node);
+            }
+        }
+
+        private void expire(int node) {
+            if (recorded(node) == null) {
+                failure(node, nodeError(target.lockName(), node, new NodeTimeoutException("no reply within "
+                        + TimeUnit.NANOSECONDS.toMillis(target.timeoutNanos()) + " ms (node timeout)")));
+            }
         }
 
         /**
@@ -132,9 +151,9 @@ final class Engine {
          */
         void sendAfter(int node, CompletableFuture<?> gate) {
             CompletableFuture<Void> placeholder = new CompletableFuture<>();
-            ballot.stage(node, placeholder);
+            stage(node, placeholder);
             gate.whenComplete((v, e) -> {
-                CompletionStage<?> sent = ballot.isDecided() ? null : call(node);
+                CompletionStage<?> sent = isDecided() ? null : call(node);
                 if (sent == null) {
                     placeholder.complete(null);
                 } else {
@@ -144,7 +163,7 @@ final class Engine {
         }
 
         void send(int node) {
-            ballot.stage(node, call(node));
+            stage(node, call(node));
         }
 
         /**
@@ -204,11 +223,11 @@ final class Engine {
                 fail(node, e);
                 return;
             }
-            ballot.vote(node, vote, reply);
+            vote(node, vote, op.replyMatters() ? reply : null);
         }
 
         private void fail(int node, Throwable cause) {
-            ballot.failure(node, nodeError(target.lockName(), node, cause));
+            failure(node, nodeError(target.lockName(), node, cause));
         }
     }
 

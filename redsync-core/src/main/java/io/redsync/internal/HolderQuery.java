@@ -25,7 +25,7 @@ final class HolderQuery {
 
     static CompletableFuture<Optional<Duration>> ask(Engine engine, Target target) {
         long start = System.nanoTime();
-        return engine.fanOut(target, Operation.inspect(target)).decided
+        return engine.fanOut(target, new Operation.Inspect(target)).decided
                 .thenApply(b -> decide(target.lockName(), b, start));
     }
 

@@ -161,7 +161,7 @@ final class Keeper {
             nextLook = null;
         }
         Target target = mutex.target().patient();
-        engine.fanOut(target, Operation.look(target, lease.value())).decided.thenAccept(b -> looked(b.votes()));
+        engine.fanOut(target, new Operation.Look(target, lease.value())).decided.thenAccept(b -> looked(b.votes()));
     }
 
     private void looked(Votes votes) {

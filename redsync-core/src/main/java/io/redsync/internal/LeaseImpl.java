@@ -221,7 +221,7 @@ final class LeaseImpl implements Lease {
      */
     static CompletableFuture<Long> extend(MutexImpl mutex, String value, Redlock.Term term) {
         Target target = mutex.target();
-        return mutex.engine().fanOut(target, Operation.extend(target, value, term.ttlMillis(), mutex.options().setNXOnExtend()))
+        return mutex.engine().fanOut(target, new Operation.Extend(target, value, term.ttlMillis(), mutex.options().setNXOnExtend()))
                 .decided.thenApply(b -> Redlock.extended(target.lockName(), b, term, System.nanoTime()));
     }
 
@@ -278,7 +278,7 @@ final class LeaseImpl implements Lease {
         Target target = mutex.target();
         long start = System.nanoTime();
         long deadline = validity.deadline();
-        return mutex.engine().telemetry.released(this, mutex.engine().fanOut(target, Operation.release(target, value)).decided
+        return mutex.engine().telemetry.released(this, mutex.engine().fanOut(target, new Operation.Release(target, value)).decided
                 .thenApply(b -> Redlock.released(name(), b, deadline - start > 0)));
     }
 

@@ -197,7 +197,7 @@ final class MutexImpl implements Mutex {
         // Releases whatever holds the preset value or the token of a lock call made with it: a promise to release the
         // lock for whoever holds that value.
         String preset = presetValue("unlock");
-        return engine.fanOut(target, Operation.releaseMadeWith(target, preset)).decided
+        return engine.fanOut(target, new Operation.ReleaseMadeWith(target, preset)).decided
                 .thenApply(b -> Redlock.released(name, b, false));
     }
 
@@ -236,7 +236,7 @@ final class MutexImpl implements Mutex {
     public CompletableFuture<Boolean> validAsync() {
         LeaseImpl lease = latest.get();
         if (lease != null) {
-            return engine.fanOut(target, Operation.look(target, lease.value())).decided.thenApply(Redlock::held);
+            return engine.fanOut(target, new Operation.Look(target, lease.value())).decided.thenApply(Redlock::held);
         }
         if (options.value().isEmpty()) {
             return CompletableFuture.completedFuture(false);
@@ -249,7 +249,7 @@ final class MutexImpl implements Mutex {
      * lock call made with it ({@link Tokens#madeWith}) that a quorum of nodes holds; empty if none does.
      */
     private CompletableFuture<Optional<String>> tokenMadeWith(String preset) {
-        return engine.fanOut(target.patient(), Operation.lookMadeWith(target, preset)).decided.thenApply(Redlock::tokenOnQuorum);
+        return engine.fanOut(target.patient(), new Operation.LookMadeWith(target, preset)).decided.thenApply(Redlock::tokenOnQuorum);
     }
 
     @Override

@@ -8,7 +8,6 @@ import io.redsync.spi.Ownership;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Function;
 
 /**
  * What the engine fans out: a script for one node ({@link #send}) and how its reply votes ({@link #vote}). The
@@ -24,18 +23,9 @@ interface Operation<R> {
     /** What the reply means, in the engine's one vocabulary (never {@link Vote#FAILED}: errors are failures). */
     Vote vote(R reply);
 
-    static <R> Operation<R> of(Function<LockNode, CompletionStage<R>> send, Function<R, Vote> vote) {
-        return new Operation<>() {
-            @Override
-            public CompletionStage<R> send(LockNode node) {
-                return send.apply(node);
-            }
-
-            @Override
-            public Vote vote(R reply) {
-                return vote.apply(reply);
-            }
-        };
+    /** Whether a rule reads the reply beyond its vote (a holder's TTL, a counter); the ballot keeps it only then. */
+    default boolean replyMatters() {
+        return true;
     }
 
     /** The SPI's answer to a compare-and-something script. */
@@ -47,55 +37,112 @@ interface Operation<R> {
         };
     }
 
+    /** A compare-and-something script: its vote is the node's {@link Ownership}, which says no more than that. */
+    interface Compare extends Operation<Ownership> {
+        @Override
+        default Vote vote(Ownership reply) {
+            return of(reply);
+        }
+
+        @Override
+        default boolean replyMatters() {
+            return false;
+        }
+    }
+
+    // Each operation is a record: one object per fan-out, where a pair of lambdas would be three.
+
+    // region README engine-operations
     /**
      * SET NX PX (with {@code refresh}: or refresh a key already holding {@code value}); with fencing, also reads
      * the counter. The reply keeps the holder's TTL and the counter for {@link Redlock}.
      */
-    // region README engine-operations
-    static Operation<AcquireReply> acquire(Target target, String value, long expiryMillis, boolean refresh) {
-        return of(n -> n.acquire(target.key(), value, expiryMillis, refresh, target.counterKey()),
-                r -> r.acquired() ? Vote.GRANTED : Vote.HELD_BY_OTHER);
+    record Acquire(Target target, String value, long expiryMillis, boolean refresh) implements Operation<AcquireReply> {
+        @Override
+        public CompletionStage<AcquireReply> send(LockNode node) {
+            return node.acquire(target.key(), value, expiryMillis, refresh, target.counterKey());
+        }
+
+        @Override
+        public Vote vote(AcquireReply reply) {
+            return reply.acquired() ? Vote.GRANTED : Vote.HELD_BY_OTHER;
+        }
     }
 
     /** Compare-and-delete. */
-    static Operation<Ownership> release(Target target, String value) {
-        return of(n -> n.release(target.key(), value), Operation::of);
+    record Release(Target target, String value) implements Compare {
+        @Override
+        public CompletionStage<Ownership> send(LockNode node) {
+            return node.release(target.key(), value);
+        }
     }
     // endregion
 
     /** Compare-and-PEXPIRE (with {@code setIfAbsent}: or SET NX a missing key). */
-    static Operation<Ownership> extend(Target target, String value, long ttlMillis, boolean setIfAbsent) {
-        return of(n -> n.extend(target.key(), value, ttlMillis, setIfAbsent), Operation::of);
+    record Extend(Target target, String value, long ttlMillis, boolean setIfAbsent) implements Compare {
+        @Override
+        public CompletionStage<Ownership> send(LockNode node) {
+            return node.extend(target.key(), value, ttlMillis, setIfAbsent);
+        }
     }
 
     /** Fencing write-back: raise the counter to {@code token} where our key stands. */
-    static Operation<Ownership> fence(Target target, String value, long token) {
-        return of(n -> n.fence(target.key(), value, target.counterKey(), token), Operation::of);
+    record Fence(Target target, String value, long token) implements Compare {
+        @Override
+        public CompletionStage<Ownership> send(LockNode node) {
+            return node.fence(target.key(), value, target.counterKey(), token);
+        }
     }
 
     /** GET: granted where the key holds {@code value}. */
-    static Operation<String> look(Target target, String value) {
-        return of(n -> n.get(target.key()), held -> held == null ? Vote.ABSENT
-                : Objects.equals(held, value) ? Vote.GRANTED : Vote.HELD_BY_OTHER);
+    record Look(Target target, String value) implements Operation<String> {
+        @Override
+        public CompletionStage<String> send(LockNode node) {
+            return node.get(target.key());
+        }
+
+        @Override
+        public Vote vote(String held) {
+            return held == null ? Vote.ABSENT : Objects.equals(held, value) ? Vote.GRANTED : Vote.HELD_BY_OTHER;
+        }
     }
 
     /** GET: granted where the key holds {@code preset} or a token of a lock call made with it ({@link Tokens#madeWith}). */
-    static Operation<String> lookMadeWith(Target target, String preset) {
-        return of(n -> n.get(target.key()), held -> of(Tokens.ownership(preset, held)));
+    record LookMadeWith(Target target, String preset) implements Operation<String> {
+        @Override
+        public CompletionStage<String> send(LockNode node) {
+            return node.get(target.key());
+        }
+
+        @Override
+        public Vote vote(String held) {
+            return of(Tokens.ownership(preset, held));
+        }
     }
 
     /** GET, then compare-and-delete exactly what the key held, where that was made with {@code preset}. */
-    static Operation<Ownership> releaseMadeWith(Target target, String preset) {
-        return of(n -> n.get(target.key()).thenCompose(held -> Tokens.madeWith(preset, held)
-                ? n.release(target.key(), held)
-                : CompletableFuture.completedFuture(Tokens.ownership(preset, held))), Operation::of);
+    record ReleaseMadeWith(Target target, String preset) implements Compare {
+        @Override
+        public CompletionStage<Ownership> send(LockNode node) {
+            return node.get(target.key()).thenCompose(held -> Tokens.madeWith(preset, held)
+                    ? node.release(target.key(), held)
+                    : CompletableFuture.completedFuture(Tokens.ownership(preset, held)));
+        }
     }
 
     /**
      * Value and TTL: every held key votes "held by another owner" (nobody's value is ours: owner tokens are never
      * blank), an absent one "absent".
      */
-    static Operation<KeyState> inspect(Target target) {
-        return of(n -> n.inspect(target.key()), s -> s.value() == null ? Vote.ABSENT : Vote.HELD_BY_OTHER);
+    record Inspect(Target target) implements Operation<KeyState> {
+        @Override
+        public CompletionStage<KeyState> send(LockNode node) {
+            return node.inspect(target.key());
+        }
+
+        @Override
+        public Vote vote(KeyState state) {
+            return state.value() == null ? Vote.ABSENT : Vote.HELD_BY_OTHER;
+        }
     }
 }

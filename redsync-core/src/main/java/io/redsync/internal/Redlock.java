@@ -40,20 +40,31 @@ final class Redlock {
 
     /**
      * A TTL sent to the nodes at {@code start}: its lease is valid until {@code start + ttl − drift}. Counting from
-     * the moment the command was sent, not answered, never overstates what the nodes give.
+     * the moment the command was sent, not answered, never overstates what the nodes give. An {@link Attempt} is
+     * one (it saves an object per lock call); {@link #from} makes one for anything else.
      */
-    record Term(long start, long ttlNanos, long driftNanos) {
+    interface Term {
+        long start();
+
+        long ttlNanos();
+
+        long driftNanos();
+
         static Term from(long start, Duration ttl, Duration drift) {
-            return new Term(start, ttl.toNanos(), drift.toNanos());
+            return new Sent(start, ttl.toNanos(), drift.toNanos());
         }
 
-        long deadline() {
-            return start + ttlNanos - driftNanos;
+        default long deadline() {
+            return start() + ttlNanos() - driftNanos();
         }
 
-        long ttlMillis() {
-            return TimeUnit.NANOSECONDS.toMillis(ttlNanos);
+        default long ttlMillis() {
+            return TimeUnit.NANOSECONDS.toMillis(ttlNanos());
         }
+    }
+
+    /** A {@link Term} on its own. */
+    record Sent(long start, long ttlNanos, long driftNanos) implements Term {
     }
 
     /** A TTL the nodes can keep: positive, in whole milliseconds (Redis sets TTLs in ms). {@code name} names the field. */

@@ -257,14 +257,15 @@ public final class LettuceNode implements LockNode {
             // The fallback is sent when the NOSCRIPT reply arrives, so commands issued meanwhile may run
             // before it; the engine therefore sends a node's cleanup release only after the acquire's
             // stage (this one, fallback included) has completed.
-            return first.exceptionallyCompose(e -> isNoScript(e)
+            CompletionStage<T> sent = first.exceptionallyCompose(e -> isNoScript(e)
                     ? commands.eval(script.body, type, keys, args)
-                    : CompletableFuture.failedFuture(e))
-                    .whenComplete((reply, error) -> {
-                        if (error == null) {
-                            scriptsRan = true;
-                        }
-                    });
+                    : CompletableFuture.failedFuture(e));
+            // Once a script ran the flag stays set: later calls need not watch for it (one stage less per call).
+            return scriptsRan ? sent : sent.whenComplete((reply, error) -> {
+                if (error == null) {
+                    scriptsRan = true;
+                }
+            });
         });
     }
 
