@@ -126,19 +126,20 @@ final class Engine {
         }
 
         /**
-         * Until the call is sent, the node's stage is a placeholder completing after it, so a cleanup (which follows
-         * the stage) cannot overtake a call sent late. A call whose ballot was decided meanwhile is not sent at all:
+         * Until the call is sent, the node's stage is a placeholder completing after it (with its reply), so a
+         * cleanup (which follows the stage) cannot overtake a call sent late. A call whose ballot was decided meanwhile is not sent at all:
          * it could only leave a key behind.
          */
         void sendAfter(int node, CompletableFuture<?> gate) {
-            CompletableFuture<Void> placeholder = new CompletableFuture<>();
+            CompletableFuture<Object> placeholder = new CompletableFuture<>();
             ballot.stage(node, placeholder);
             gate.whenComplete((v, e) -> {
                 CompletionStage<?> sent = ballot.isDecided() ? null : call(node);
                 if (sent == null) {
                     placeholder.complete(null);
                 } else {
-                    sent.whenComplete((r, x) -> placeholder.complete(null));
+                    // With the call's reply (null after an error), so a cleanup can read a late answer.
+                    sent.whenComplete((r, x) -> placeholder.complete(x == null ? r : null));
                 }
             });
         }
