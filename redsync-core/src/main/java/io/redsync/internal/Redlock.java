@@ -143,6 +143,21 @@ final class Redlock {
         return ttls[mustExpire - 1];
     }
 
+    /**
+     * How long a waiter subscribed to release announcements may send nothing after this failed attempt: until
+     * enough of the other owner's keys expire for a quorum to be free ({@link #freeInMillis}), at most
+     * {@code longestMillis} (a key without TTL, or announcements lost). Only when another owner held it on a quorum:
+     * that owner's release is announced. After a split vote or failed nodes there is nothing certain to be announced,
+     * and the waiter polls: -1.
+     */
+    static long quietMillis(Ballot<AcquireReply> ballot, long longestMillis) {
+        if (ballot.count(Vote.HELD_BY_OTHER) < ballot.quorum()) {
+            return -1;
+        }
+        long freeIn = freeInMillis(ballot);
+        return freeIn < 0 ? longestMillis : Math.min(freeIn, longestMillis);
+    }
+
     /** A look (GET) found the lock free: absent, or still ours from an earlier attempt, on a quorum. */
     static boolean free(Ballot<?> look) {
         return look.count(Vote.ABSENT) + look.count(Vote.GRANTED) >= look.quorum();
