@@ -127,7 +127,11 @@ final class AcquireCall {
                 mutex.waiters().pass(target.key(), unused);
             }
             if (error instanceof CancellationException) {
-                onCancel();
+                // The cleanup (aborting the attempt in flight, releasing what it took) runs on a worker, not in
+                // the caller's cancel(): cancelling a scope of thousands of waiting calls returned only after
+                // every one of them had sent its releases (issue 18). The work stays bounded: what the
+                // attempt in flight took, each release bounded by the node timeout.
+                Scheduler.WORKERS.execute(this::onCancel);
             }
         });
         // Connecting is not part of an attempt: its clock and node timeouts start once a quorum of the nodes'
