@@ -218,7 +218,7 @@ final class AcquireCall {
             fail(last, "after " + tried);
             return;
         }
-        if (Redlock.hopeless(last.ballot().votes())) {
+        if (Redlock.hopeless(last.ballot())) {
             fail(last, "after " + tried + ": too few nodes are free of configuration errors to make a quorum, so retrying"
                     + " cannot help (see the node errors)");
             return;

@@ -168,9 +168,8 @@ final class Redlock {
      * cannot cure (wrong password, missing permission, a replica, ...). A slow, restarting or full node (TIMEOUT,
      * UNREACHABLE, OUT_OF_MEMORY) may recover, so it never makes a call hopeless.
      */
-    static boolean hopeless(Votes votes) {
-        long broken = votes.errors().stream().filter(e -> e.reason().isConfiguration()).count();
-        return votes.nodeCount() - broken < votes.quorum();
+    static boolean hopeless(Ballot<?> ballot) {
+        return ballot.nodeCount() - ballot.misconfigured() < ballot.quorum();
     }
 
     /**
