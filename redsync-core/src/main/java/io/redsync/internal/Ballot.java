@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The votes on one operation, gathered as they arrive from the nodes (on Lettuce's I/O threads and the timer
@@ -19,9 +20,24 @@ import java.util.concurrent.CompletionStage;
  * frozen as the decision (answers after it go to {@code late}, allocated only when one comes), and the error array
  * exists only once a node failed. The engine's {@code Engine.Round} extends it, so a fan-out is one object.
  *
+ * <p>A failure is kept as its cause; its {@link NodeException} is made only when someone reads the failures
+ * ({@link #votes()}, through {@link #reported}): a partition times out every node call of every waiting call, and
+ * an eager exception per node and attempt, with its stack trace and a message of several hundred characters,
+ * was most of the heap of 2,000 waiting calls (issue 18).
+ *
  * @param <R> the operation's reply, kept per node for the rule that reads more than the vote (a holder's TTL)
  */
-class Ballot<R> {
+abstract class Ballot<R> {
+    /** The cause recorded for a node whose call the ballot's timeout ended; {@link #reported} says what it was. */
+    static final TimeoutException TIMED_OUT = new TimeoutException("node timeout") {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+    };
+
     final CompletableFuture<Ballot<R>> decided = new CompletableFuture<>();
 
     private final int quorum;
@@ -34,8 +50,11 @@ class Ballot<R> {
     private Vote[] late;
     /** Per node: the reply it voted with, where the operation's reply matters; null until one does. */
     private Object[] replies;
-    /** Per node: why it failed; null until a node does. */
-    private NodeException[] errors;
+    /**
+     * Per failed node: what it failed with, as recorded ({@link #TIMED_OUT} for a timeout), or once reported, its
+     * NodeException; null until a node fails.
+     */
+    private Throwable[] errors;
     /** Each node's call, so a follow-up command can be ordered after it; null where none was sent. */
     private final CompletionStage<?>[] stages;
     private int granted;
@@ -66,9 +85,13 @@ class Ballot<R> {
         record(node, vote, reply, null);
     }
 
-    void failure(int node, NodeException error) {
-        record(node, Vote.FAILED, null, error);
+    /** Records a node's failure; its NodeException is made only if it is reported ({@link #reported}). */
+    void failure(int node, Throwable cause) {
+        record(node, Vote.FAILED, null, cause);
     }
+
+    /** The exception a node's failure is reported with; called once per failure, and only when it is read. */
+    abstract NodeException reported(int node, Throwable cause);
 
     /** Decides now with what has arrived: the caller gave up. */
     void abort() {
@@ -112,7 +135,7 @@ class Ballot<R> {
         Scheduler.offTimer(() -> decided.complete(this));
     }
 
-    private void record(int node, Vote vote, Object reply, NodeException error) {
+    private void record(int node, Vote vote, Object reply, Throwable error) {
         boolean fire = false;
         synchronized (this) {
             if (recordedVote(node) != null) {
@@ -126,7 +149,7 @@ class Ballot<R> {
             }
             if (error != null) {
                 if (errors == null) {
-                    errors = new NodeException[votes.length];
+                    errors = new Throwable[votes.length];
                 }
                 errors[node] = error;
             }
@@ -203,6 +226,17 @@ class Ballot<R> {
         return replies == null ? null : (R) replies[node];
     }
 
+    /** How many nodes decided {@link Vote#FAILED} for a configuration reason; without making their exceptions. */
+    synchronized int misconfigured() {
+        int n = 0;
+        for (int i = 0; i < votes.length; i++) {
+            if (votes[i] == Vote.FAILED && NodeException.Reason.of(errors[i]).isConfiguration()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** The decided votes, for exceptions and users. */
     synchronized Votes votes() {
         List<Integer> ok = new ArrayList<>();
@@ -222,7 +256,9 @@ class Ballot<R> {
                 case ABSENT -> absent.add(i);
                 case FAILED -> {
                     failed.add(i);
-                    errs.add(errors[i]);
+                    NodeException error = errors[i] instanceof NodeException n ? n : reported(i, errors[i]);
+                    errors[i] = error;
+                    errs.add(error);
                 }
             }
         }

@@ -125,13 +125,17 @@ final class Engine {
 
         /** One timeout for the whole ballot: every node asked and still unanswered then counts as failed. */
         Ballot<R> arm() {
-            arm(Scheduler.schedule(this, target.timeoutNanos()));
+            arm(Scheduler.scheduleTask(this, target.timeoutNanos()));
             return this;
         }
 
         /** The ballot's timeout (on the timer thread). */
         @Override
         public void run(Timeout timeout) {
+            Scheduler.runSafely(this::expire, "the redsync timer");
+        }
+
+        private void expire() {
             for (int node : askedNodes) {
                 expire(node);
             }
@@ -139,25 +143,32 @@ final class Engine {
 
         private void expire(int node) {
             if (recorded(node) == null) {
-                failure(node, nodeError(target.lockName(), node, new NodeTimeoutException("no reply within "
-                        + TimeUnit.NANOSECONDS.toMillis(target.timeoutNanos()) + " ms (node timeout)")));
+                failure(node, TIMED_OUT);
             }
         }
 
+        /** Only when the failure is reported: most are never looked at (see {@link Ballot}). */
+        @Override
+        NodeException reported(int node, Throwable cause) {
+            return nodeError(target.lockName(), node, cause != TIMED_OUT ? cause : new NodeTimeoutException(
+                    "no reply within " + TimeUnit.NANOSECONDS.toMillis(target.timeoutNanos()) + " ms (node timeout)"));
+        }
+
         /**
-         * Until the call is sent, the node's stage is a placeholder completing after it, so a cleanup (which follows
-         * the stage) cannot overtake a call sent late. A call whose ballot was decided meanwhile is not sent at all:
-         * it could only leave a key behind.
+         * Until the call is sent, the node's stage is a placeholder completing after it (with its reply), so a
+         * cleanup (which follows the stage) cannot overtake a call sent late. A call whose ballot was decided
+         * meanwhile is not sent at all: it could only leave a key behind.
          */
         void sendAfter(int node, CompletableFuture<?> gate) {
-            CompletableFuture<Void> placeholder = new CompletableFuture<>();
+            CompletableFuture<Object> placeholder = new CompletableFuture<>();
             stage(node, placeholder);
             gate.whenComplete((v, e) -> {
                 CompletionStage<?> sent = isDecided() ? null : call(node);
                 if (sent == null) {
                     placeholder.complete(null);
                 } else {
-                    sent.whenComplete((r, x) -> placeholder.complete(null));
+                    // With the call's reply (null after an error), so a cleanup can read a late answer.
+                    sent.whenComplete((r, x) -> placeholder.complete(x == null ? r : null));
                 }
             });
         }
@@ -227,7 +238,7 @@ final class Engine {
         }
 
         private void fail(int node, Throwable cause) {
-            failure(node, nodeError(target.lockName(), node, cause));
+            failure(node, cause);
         }
     }
 
