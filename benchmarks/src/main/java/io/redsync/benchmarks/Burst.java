@@ -139,6 +139,9 @@ public final class Burst {
             out.stream().skip(Math.max(0, out.size() - 15)).forEach(l -> System.out.println("  [child] " + l));
         }
         Map<String, String> v = fields(result != null ? result : last);
+        if (result == null && num(v, "errors") > 0) {
+            errors.put("errors of unknown type (the child died before listing them)", num(v, "errors"));
+        }
         return new Result(contender, calls, outcome, num(v, "acquired"), num(v, "taken"), errors, dbl(v, "baseMb"),
                 dbl(v, "peakMb"), dbl(v, "liveMb"), num(v, "settleMs"), load);
     }

@@ -37,8 +37,8 @@ import java.util.stream.Collectors;
  * and Redisson, all on the same Redis nodes in one run.
  *
  * <pre>
- * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=quick   (~2 min)
- * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=full    (~8 min)
+ * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=quick   (~4 min)
+ * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=full    (~12 min)
  * </pre>
  *
  * <p>Workloads: (1) uncontended lock+unlock latency on one caller, 1/3/5 nodes, with (5) the bytes allocated
@@ -727,6 +727,7 @@ public final class Suite {
     static final int HANDOFF_NAMES = 20;
     static final long HANDOFF_HOLD_MILLIS = 2;
     static final String HANDOFF_OURS = "redsync coroutines, 1 node";
+    static final String HANDOFF_OURS3 = "redsync coroutines, 3 nodes";
     static final String HANDOFF_REDISSON = "Redisson RLock async, 1 node";
     /** How long a stopped crowd may take to end (redsync: cancel; Redisson: drain). */
     static final long HANDOFF_STOP_MILLIS = 60_000;
@@ -735,19 +736,19 @@ public final class Suite {
 
     void runHandoff() throws Exception {
         List<String> names = Handoff.names("bench:handoff:", HANDOFF_NAMES);
-        List<String> contenders = new ArrayList<>(List.of(HANDOFF_OURS, HANDOFF_REDISSON));
+        List<String> contenders = new ArrayList<>(List.of(HANDOFF_OURS, HANDOFF_OURS3, HANDOFF_REDISSON));
         contenders.removeIf(c -> !selected(c));
-        try (Redsync ours = oursOnClient(1)) {
+        try (Redsync ours = oursOnClient(1); Redsync ours3 = oursOnClient(3)) {
             RedissonClient red = redisson(1).get(0);
             int round = 0;
             for (int waiters : mode.handoffCrowds) {
                 for (String c : orderFor(contenders, round++)) {
                     Handoff.Recorder rec = new Handoff.Recorder(names.size());
-                    boolean isOurs = c.equals(HANDOFF_OURS);
-                    Handoff.Crowd crowd = isOurs ? new OursCrowd(ours, names, waiters, HANDOFF_HOLD_MILLIS, HANDOFF_WAITING, rec)
+                    Redsync mine = c.equals(HANDOFF_OURS3) ? ours3 : c.equals(HANDOFF_OURS) ? ours : null;
+                    Handoff.Crowd crowd = mine != null ? new OursCrowd(mine, names, waiters, HANDOFF_HOLD_MILLIS, HANDOFF_WAITING, rec)
                             : Handoff.redisson(red, names, waiters, HANDOFF_HOLD_MILLIS, 60_000, rec);
-                    Contenders.LockCycle probeCycle = isOurs ? Contenders.oursBlocking(ours) : Contenders.redissonLock(red);
-                    Handoff.Result r = measureHandoff(c, waiters, names.size(), crowd, rec, probeCycle);
+                    Contenders.LockCycle probeCycle = mine != null ? Contenders.oursBlocking(mine) : Contenders.redissonLock(red);
+                    Handoff.Result r = measureHandoff(c, waiters, names.size(), mine == ours3 ? 3 : 1, crowd, rec, probeCycle);
                     handoffs.add(r);
                     System.out.printf(Locale.ROOT, "[handoff] %,6d waiters %-30s %7.0f hand-offs/s  hand-off wait p50 %7.2f ms p99 %8.2f ms  "
                                     + "%6.1f Redis cmds/release (%s)  probe p99 %7.2f ms alone, %8.2f ms in the crowd (%d/%d failed)  gave up %d  errors %s  "
@@ -767,22 +768,22 @@ public final class Suite {
         }
     }
 
-    private Handoff.Result measureHandoff(String c, int waiters, int names, Handoff.Crowd crowd, Handoff.Recorder rec,
+    private Handoff.Result measureHandoff(String c, int waiters, int names, int nodes, Handoff.Crowd crowd, Handoff.Recorder rec,
                                           Contenders.LockCycle probeCycle) throws Exception {
         String probeName = "bench:handoff-probe";
         double load = BenchSupport.loadAverage();
         // The probe alone, right before the crowd: its latency and its own Redis commands per cycle.
-        long[] a0 = redisCounters(1);
+        long a0 = commandsServed(nodes);
         Handoff.Probe alone = new Handoff.Probe(probeCycle, probeName).start();
         Thread.sleep(mode.probeMs);
         alone.stop();
-        long[] a1 = redisCounters(1);
-        double probeCommandsPerCycle = (double) (a1[0] - a0[0] - 1) / Math.max(1, alone.cycles);
+        long a1 = commandsServed(nodes);
+        double probeCommandsPerCycle = (double) (a1 - a0) / Math.max(1, alone.cycles);
 
         crowd.start();
         Thread.sleep(mode.handoffWarmupMs);
         Handoff.Probe during = new Handoff.Probe(probeCycle, probeName).start();
-        Map<String, Long> c0 = commandCalls(0);
+        Map<String, Long> c0 = commandCalls(nodes);
         long probe0 = during.cycles;
         rec.openWindow();
         long t0 = System.nanoTime();
@@ -790,7 +791,7 @@ public final class Suite {
         rec.closeWindow();
         long window = System.nanoTime() - t0;
         long probe1 = during.cycles;
-        Map<String, Long> c1 = commandCalls(0);
+        Map<String, Long> c1 = commandCalls(nodes);
         during.stop();
         String stop = crowd.stop(HANDOFF_STOP_MILLIS);
         Map<String, Long> delta = new java.util.TreeMap<>();
@@ -811,16 +812,24 @@ public final class Suite {
                 during.latency, during.failures, stop, load);
     }
 
-    /** Calls per command ("set", "evalsha", ...) the node has served so far (INFO commandstats). */
-    Map<String, Long> commandCalls(int node) {
+    /** Calls per command ("set", "evalsha", ...) the first {@code n} nodes have served so far (INFO commandstats), summed. */
+    Map<String, Long> commandCalls(int n) {
         Map<String, Long> calls = new LinkedHashMap<>();
-        for (String line : connections.get(node).sync().info("commandstats").split("\r?\n")) {
-            if (line.startsWith("cmdstat_")) {
-                int at = line.indexOf("calls=");
-                calls.put(line.substring("cmdstat_".length(), line.indexOf(':')), Long.parseLong(line.substring(at + 6, line.indexOf(',', at))));
+        for (int node = 0; node < n; node++) {
+            for (String line : connections.get(node).sync().info("commandstats").split("\r?\n")) {
+                if (line.startsWith("cmdstat_")) {
+                    int at = line.indexOf("calls=");
+                    calls.merge(line.substring("cmdstat_".length(), line.indexOf(':')),
+                            Long.parseLong(line.substring(at + 6, line.indexOf(',', at))), Long::sum);
+                }
             }
         }
         return calls;
+    }
+
+    /** All commands but INFO the first {@code n} nodes have served so far. */
+    long commandsServed(int n) {
+        return commandCalls(n).entrySet().stream().filter(e -> !e.getKey().equals("info")).mapToLong(Map.Entry::getValue).sum();
     }
 
     /** Waits (bounded) until the nodes hold their baseline keys again: leases of a killed or stopped client expire. */
