@@ -802,9 +802,11 @@ public final class Suite {
             }
         });
         long commands = delta.values().stream().mapToLong(Long::longValue).sum();
-        long releases = Math.max(1, rec.releases.sum());
-        String top = delta.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(4)
-                .map(e -> e.getKey().toUpperCase(Locale.ROOT) + " " + BenchSupport.f1((double) e.getValue() / releases))
+        long releases = rec.releases.sum();
+        String top = (releases == 0 ? "no release; in all: " : "") + delta.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(4)
+                .map(e -> e.getKey().toUpperCase(Locale.ROOT) + " " + (releases == 0 ? Long.toString(e.getValue())
+                        : BenchSupport.f1((double) e.getValue() / releases)))
                 .collect(Collectors.joining(", "));
         return new Handoff.Result(c, waiters, names, HANDOFF_HOLD_MILLIS, window, rec.acquisitions.sum(), rec.handoffs.sum(),
                 rec.releases.sum(), rec.handoffWait, commands, Math.round(probeCommandsPerCycle * (probe1 - probe0)), top,
