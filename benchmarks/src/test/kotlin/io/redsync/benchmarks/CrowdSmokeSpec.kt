@@ -61,14 +61,7 @@ class CrowdSmokeSpec : FunSpec({
     test("a small redsync crowd hands its names over, never two holders, and stops with every key released") {
         Redsync.builder().node(client, RedisURI.create(nodes.uris()[0])).build().use { redsync ->
             val rec = Handoff.Recorder(4)
-            val crowd = OursCrowd(redsync, Handoff.names("smoke:crowd:", 4), 40, 1, Suite.HANDOFF_WAITING, rec)
-            rec.openWindow()
-            crowd.start()
-            awaitUntil("40 releases") { rec.releases.sum() >= 40 }
-            rec.closeWindow()
-            crowd.stop(30_000) shouldNotContain "still running"
-            rec.handoffs.sum() shouldBeGreaterThanOrEqual 1L
-            rec.violations.get() shouldBe 0L
+            runSmall(rec, OursCrowd(redsync, Handoff.names("smoke:crowd:", 4), 40, 1, Suite.HANDOFF_WAITING, rec))
             client.connect(RedisURI.create(nodes.uris()[0])).use { c ->
                 awaitUntil("no key left") { c.sync().dbsize() == 0L }
             }
@@ -79,19 +72,23 @@ class CrowdSmokeSpec : FunSpec({
         val redisson = Suite.redissonClient(nodes.uris()[0])
         try {
             val rec = Handoff.Recorder(4)
-            val crowd = Handoff.redisson(redisson, Handoff.names("smoke:redisson:", 4), 40, 1, 60_000, rec)
-            rec.openWindow()
-            crowd.start()
-            awaitUntil("40 releases") { rec.releases.sum() >= 40 }
-            rec.closeWindow()
-            crowd.stop(30_000) shouldNotContain "still waiting"
-            rec.handoffs.sum() shouldBeGreaterThanOrEqual 1L
-            rec.violations.get() shouldBe 0L
+            runSmall(rec, Handoff.redisson(redisson, Handoff.names("smoke:redisson:", 4), 40, 1, 60_000, rec))
         } finally {
             redisson.shutdown()
         }
     }
 })
+
+/** Runs [crowd] until 40 releases, stops it: every waiter ended, names were handed over, never two holders. */
+private fun runSmall(rec: Handoff.Recorder, crowd: Handoff.Crowd) {
+    rec.openWindow()
+    crowd.start()
+    awaitUntil("40 releases") { rec.releases.sum() >= 40 }
+    rec.closeWindow()
+    crowd.stop(30_000) shouldNotContain "still"
+    rec.handoffs.sum() shouldBeGreaterThanOrEqual 1L
+    rec.violations.get() shouldBe 0L
+}
 
 /** Polls [condition] until it holds or 30 s pass. Never a fixed sleep. */
 private fun awaitUntil(what: String, condition: () -> Boolean) {
