@@ -31,7 +31,9 @@ public class LockAcquisitionException extends QuorumException {
     }
 
     /**
-     * How many acquisition attempts were made before giving up.
+     * How many tries the call used before giving up: attempts sent, plus, for a waiter subscribed to release
+     * announcements, tries spent without sending while the lock was known held (see {@link LockOptions#tries()};
+     * the message says how many). Attempts made because a release was announced do not count.
      *
      * @return the number of attempts, at least 1
      * @since 0.1.0

@@ -131,12 +131,29 @@ public final class LockOptions {
         return expiry;
     }
 
-    /** @return the number of acquisition attempts per lock call (default 32; 1 = no retry) @since 0.1.0 */
+    /**
+     * The number of tries per lock call, one due every {@link #retryDelay()}: the call's schedule, so
+     * {@code tries × retryDelay} is how long it waits. Polling, each try is an attempt sent to the nodes. With
+     * {@link #releaseNotifications()}, a waiter subscribed to the lock's release announcements spends a due try
+     * without sending while its last attempt found another owner holding the lock on a quorum, nothing was
+     * announced and that owner's keys have not expired (at most 5 s, for announcements lost); its last try is
+     * always sent. Attempts made because a release was announced do not count.
+     *
+     * @return the number of tries (default 32; 1 = no retry)
+     * @since 0.1.0
+     */
     public int tries() {
         return tries;
     }
 
-    /** @return the wait between attempts (default {@link RetryDelay#redsync()}) @since 0.1.0 */
+    /**
+     * The wait between tries (see {@link #tries()}), cut short by an announced release and never longer than
+     * the holder's remaining TTL. A subscribed waiter's due try is not sent while the lock is known held: the delay
+     * then paces the tries, not the Redis commands.
+     *
+     * @return the wait between tries (default {@link RetryDelay#redsync()})
+     * @since 0.1.0
+     */
     public RetryDelay retryDelay() {
         return retryDelay;
     }
@@ -236,8 +253,10 @@ public final class LockOptions {
 
     /**
      * Whether a waiting lock call subscribes to release announcements and retries as soon as the holder
-     * releases, instead of sleeping out its retry delay. Either way a wait never outlasts the holder's
-     * remaining TTL, and a lost announcement costs one retry delay, nothing else. Off: pure polling, as
+     * releases, instead of sleeping out its retry delay. Subscribed, it sends nothing while the lock is known
+     * held (see {@link #tries()}), so a crowd of waiters costs Redis one attempt per release, not one per
+     * waiter and retry delay. Either way a wait never outlasts the holder's remaining TTL, and a lost
+     * announcement costs at most 5 s, within the call's tries and acquire timeout. Off: pure polling, as
      * redsync.
      *
      * @return true to wake on release (default)
@@ -350,10 +369,12 @@ public final class LockOptions {
         }
 
         /**
-         * Sets the number of attempts per lock call; 1 means no retry. {@link Integer#MAX_VALUE}
-         * retries until acquired (bound it with {@link #acquireTimeout(Duration)} or cancellation). A call
-         * that is never woken makes exactly this many attempts; an attempt made early because the lock became
-         * free (a release was announced, or the one look a waiter takes when it starts listening found the
+         * Sets the number of tries per lock call, one due every retry delay; 1 means no retry.
+         * {@link Integer#MAX_VALUE} retries until acquired (bound it with {@link #acquireTimeout(Duration)} or
+         * cancellation). A call that is never woken uses exactly this many tries: polling, each is an attempt;
+         * subscribed to release announcements, a try due while the lock is known held is spent without sending
+         * (see {@link LockOptions#tries()}), and the last is always sent. An attempt made early because the lock
+         * became free (a release was announced, or the one look a waiter takes when it starts listening found the
          * keys gone) does not count, and a failed one resumes the wait it cut short.
          *
          * @param tries at least 1
@@ -366,7 +387,7 @@ public final class LockOptions {
         }
 
         /**
-         * Sets the wait between attempts.
+         * Sets the wait between tries (see {@link LockOptions#retryDelay()}).
          *
          * @param retryDelay the policy
          * @return this builder

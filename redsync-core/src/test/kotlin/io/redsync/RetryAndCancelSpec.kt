@@ -96,7 +96,9 @@ class RetryAndCancelSpec : FunSpec({
     test("cancelling lockAsync while waiting stops retries at once and reports cancellation") {
         occupy("busy")
         nodes.redsync().use { redsync ->
-            val future = redsync.lockAsync("busy", LockOptions.builder().retryDelay(RetryDelay.constant(ms(20))).tries(10_000).build())
+            // Polling: a waiter subscribed to announcements sends nothing while the lock stays held (issue 18).
+            val future = redsync.lockAsync("busy", LockOptions.builder().retryDelay(RetryDelay.constant(ms(20))).tries(10_000)
+                .releaseNotifications(false).build())
             awaitUntil("a few attempts") { attemptsSeen() >= 3 }
             future.cancel(true) shouldBe true
             shouldThrow<CancellationException> { future.get() }
@@ -178,7 +180,9 @@ class RetryAndCancelSpec : FunSpec({
             redsync.mutex("warm-up").lock().close()
             val threads = ManagementFactory.getThreadMXBean()
             val before = threads.threadCount
-            val options = LockOptions.builder().retryDelay(RetryDelay.uniform(ms(5), ms(50))).tries(Int.MAX_VALUE).build()
+            // Polling, so every caller keeps sending (subscribed waiters send nothing while the lock stays held).
+            val options = LockOptions.builder().retryDelay(RetryDelay.uniform(ms(5), ms(50))).tries(Int.MAX_VALUE)
+                .releaseNotifications(false).build()
             val waiting = (1..1000).map { redsync.lockAsync("crowded", options) }
             awaitUntil("every caller has retried") { attemptsSeen() >= 3000 }
             waiting.none { it.isDone } shouldBe true
@@ -205,7 +209,8 @@ class RetryAndCancelSpec : FunSpec({
         nodes.node(1).call("SET", "same", "holder", "PX", "60000")
         nodes.redsync().use { redsync ->
             val generated = Collections.synchronizedList(mutableListOf<String>())
-            val options = LockOptions.builder().tries(4).retryDelay(RetryDelay.constant(ms(1)))
+            // Polling, so every try is sent (subscribed, tries due while the lock stays held are not).
+            val options = LockOptions.builder().tries(4).retryDelay(RetryDelay.constant(ms(1))).releaseNotifications(false)
                 .valueGenerator { "v" + System.nanoTime().also { generated.add(it.toString()) } }.build()
             shouldThrow<LockTakenException> { redsync.lock("same", options) }
             generated.size shouldBe 1

@@ -23,6 +23,12 @@ import java.util.concurrent.TimeUnit;
  * partial holds to be released before it throws.
  */
 final class AcquireCall {
+    /**
+     * The longest a waiter listening for a release sends nothing, whatever it learned about the holder: an
+     * announcement lost (a pub/sub connection re-subscribing after a reconnect) costs a waiter at most this.
+     */
+    static final long LONGEST_QUIET_MILLIS = 5_000;
+
     final CompletableFuture<Lease> result = new CompletableFuture<>();
     final CompletableFuture<Void> settled = new CompletableFuture<>();
 
@@ -67,6 +73,18 @@ final class AcquireCall {
     /** When the next counted attempt is due (System.nanoTime). */
     private long nextCountedAt;
     private volatile Timeout retry;
+    /**
+     * Until when (System.nanoTime) a due try may be spent without sending ({@link #due}): the last attempt found
+     * the lock held by another owner on a quorum, whose release will be announced, and that owner's keys have not
+     * expired yet. Set by every failed attempt; at or before {@code now} when it may not.
+     */
+    private volatile long quietUntil;
+    /** Tries spent without sending, for the failure's message. */
+    private volatile int unsent;
+    /** Whether this call listens: its subscription is active and the look taken then found the lock held. */
+    private volatile boolean listening;
+    /** The last attempt that failed, for the exception if a try spent without sending ends the call. */
+    private volatile Attempt lastFailed;
     /** This call as the listeners know it; null without listeners. */
     private final Telemetry.Call observed;
 
@@ -109,7 +127,11 @@ final class AcquireCall {
                 mutex.waiters().pass(target.key(), unused);
             }
             if (error instanceof CancellationException) {
-                onCancel();
+                // The cleanup (aborting the attempt in flight, releasing what it took) runs on a worker, not in
+                // the caller's cancel(): cancelling a scope of thousands of waiting calls returned only after
+                // every one of them had sent its releases (issue 18). The work stays bounded: what the
+                // attempt in flight took, each release bounded by the node timeout.
+                Scheduler.WORKERS.execute(this::onCancel);
             }
         });
         // Connecting is not part of an attempt: its clock and node timeouts start once a quorum of the nodes'
@@ -189,18 +211,21 @@ final class AcquireCall {
             settled.complete(null);
             return;
         }
+        lastFailed = last;
         boolean resumed = !counted; // an announced attempt failed: resume the wait it cut short
-        String tried = attempts + (attempts == 1 ? " attempt" : " attempts");
+        String tried = tried();
         if (!resumed && attempts >= maxAttempts) {
             fail(last, "after " + tried);
             return;
         }
-        if (Redlock.hopeless(last.ballot().votes())) {
+        if (Redlock.hopeless(last.ballot())) {
             fail(last, "after " + tried + ": too few nodes are free of configuration errors to make a quorum, so retrying"
                     + " cannot help (see the node errors)");
             return;
         }
         long now = System.nanoTime();
+        long quiet = options.releaseNotifications() ? Redlock.quietMillis(last.ballot(), LONGEST_QUIET_MILLIS) : -1;
+        quietUntil = now + (quiet < 0 ? 0 : TimeUnit.MILLISECONDS.toNanos(quiet));
         long delayNanos = resumed ? Math.max(0, nextCountedAt - now) : retryDelayNanos();
         // Never wait past the holder's TTL: once its keys expire the lock is free, announced or not.
         long holderTtl = Redlock.holderTtlMillis(last.ballot());
@@ -208,9 +233,7 @@ final class AcquireCall {
             delayNanos = Math.min(delayNanos, TimeUnit.MILLISECONDS.toNanos(holderTtl + 1));
         }
         nextCountedAt = now + delayNanos;
-        if (hasBudget && now + delayNanos - budgetDeadline >= 0) {
-            fail(last, "within the acquire timeout of " + options.acquireTimeout().orElseThrow() + " (" + attempts
-                    + (attempts == 1 ? " attempt)" : " attempts)"));
+        if (outOfBudget(now, delayNanos)) {
             return;
         }
         if (wake.pending()) {
@@ -221,9 +244,48 @@ final class AcquireCall {
             attempt(true);
             return;
         }
+        waitUntilDue(delayNanos);
+    }
+
+    /**
+     * A counted try is due (on the timer thread). It is sent, unless this call listens for the lock's release,
+     * the last attempt found it held by another owner on a quorum, that owner's keys have not expired since
+     * ({@link #quietUntil}), and it is not the call's last try: then the attempt could only find the lock still
+     * held, and the try is spent without sending (issue 18: thousands of subscribed waiters each polled every
+     * retry delay, and the nodes served thousands of scripts per release). The tries keep their schedule, so the
+     * call ends when a polling one would have; its last try is always sent, so a call never ends "taken" without
+     * having asked at its end. A release announced meanwhile wakes it as before.
+     */
+    private void due() {
+        long now = System.nanoTime();
+        if (result.isDone() || !listening || attempts + 1 >= maxAttempts || now - quietUntil >= 0) {
+            attempt(true);
+            return;
+        }
+        attempts++;
+        unsent++;
+        long delayNanos = Math.min(retryDelayNanos(), quietUntil - now);
+        nextCountedAt = now + delayNanos;
+        if (!outOfBudget(now, delayNanos)) {
+            waitUntilDue(delayNanos);
+        }
+    }
+
+    /** Fails the call when the next try, {@code delayNanos} from {@code now}, would start past the acquire timeout. */
+    private boolean outOfBudget(long now, long delayNanos) {
+        if (hasBudget && now + delayNanos - budgetDeadline >= 0) {
+            fail(lastFailed, "within the acquire timeout of " + options.acquireTimeout().orElseThrow() + " ("
+                    + tried() + ")");
+            return true;
+        }
+        return false;
+    }
+
+    /** Waits {@code delayNanos} for the next counted try, cut short by a release announcement. */
+    private void waitUntilDue(long delayNanos) {
         // Before the wait is scheduled, so the wait's attempt never races this call's joining of the waiters.
         startWaiting();
-        Timeout next = Scheduler.schedule(() -> guarded(() -> attempt(true)), delayNanos);
+        Timeout next = Scheduler.schedule(() -> guarded(this::due), delayNanos);
         retry = next;
         if (result.isDone() && next.cancel()) {
             settled.complete(null);
@@ -234,6 +296,14 @@ final class AcquireCall {
             retry = null;
             attempt(false);
         }
+    }
+
+    /** "n attempts", saying how many of the tries were spent without sending. */
+    private String tried() {
+        String tried = attempts + (attempts == 1 ? " attempt" : " attempts");
+        int notSent = unsent;
+        return notSent == 0 ? tried : tried + " (" + notSent + " not sent: the lock stayed held by another owner and"
+                + " no release was announced)";
     }
 
     private long retryDelayNanos() {
@@ -275,6 +345,8 @@ final class AcquireCall {
             return;
         }
         engine.fanOut(target.patient(), Operation.look(target, value)).decided.thenAccept(b -> {
+            // From now on no release goes unseen (but for a lost announcement: LONGEST_QUIET_MILLIS).
+            listening = true;
             if (Redlock.free(b)) {
                 wake.self();
                 wakeNow();

@@ -12,6 +12,8 @@ import java.util.concurrent.CompletionStage;
  * through {@link AcquireCall#granted} or, once cleaned up, {@link AcquireCall#failed}.
  */
 final class Attempt {
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
     private final AcquireCall call;
     private final Engine engine;
     private final Target target;
@@ -87,8 +89,9 @@ final class Attempt {
     }
 
     /**
-     * Releases the key on every node that may hold it: all but those that answered "held by another owner". Nodes
-     * that timed out or had not answered are included: their acquire may still run.
+     * Releases the key on every node that may hold it: all but those that answered "held by another owner", by the
+     * decision or later. Nodes that timed out or had not answered are released once their acquire completes, unless
+     * its late reply says "held by another owner"; an error or no reply at all counts as "may hold it".
      *
      * <p>Each node's release is sent only once that node's acquire stage has completed (reply, error, or Lettuce's
      * own command timeout). Sending it at once would usually be safe on one ordered connection, but an acquire whose
@@ -119,15 +122,24 @@ final class Attempt {
                 released = release.decided;
                 sent[node] = ranOrFailed(release, n);
             } else {
-                CompletableFuture<Ballot<Ownership>> dispatched = acquired.handle((r, e) -> release(n)).toCompletableFuture();
-                sent[node] = dispatched.thenCompose(b -> ranOrFailed(b, n));
-                released = dispatched.thenCompose(b -> b.decided);
+                // A node that had not answered by the decision (or timed out) may still answer "held by another
+                // owner": its acquire wrote nothing then, and there is nothing to release (issue 18: a cancelled
+                // attempt sent a release script to every such node, doubling node work in a cancellation storm).
+                CompletableFuture<Ballot<Ownership>> dispatched = acquired
+                        .handle((r, e) -> e == null && heldByOther(r) ? null : release(n)).toCompletableFuture();
+                sent[node] = dispatched.thenCompose(b -> b == null ? DONE : ranOrFailed(b, n));
+                released = dispatched.thenCompose(b -> b == null ? CompletableFuture.completedFuture(b) : b.decided);
             }
             if (vote == Vote.GRANTED) {
                 awaited[i++] = released;
             }
         }
         CompletableFuture.allOf(awaited).whenComplete((v, e) -> call.guarded(() -> call.failed(this)));
+    }
+
+    /** The acquire's reply (null: unknown, or none was sent) proves another owner's key stood there. */
+    private static boolean heldByOther(Object reply) {
+        return reply instanceof AcquireReply r && !r.acquired();
     }
 
     private Ballot<Ownership> release(int node) {

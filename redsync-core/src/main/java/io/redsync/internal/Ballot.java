@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.IntFunction;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The votes on one operation, gathered as they arrive from the nodes (on Lettuce's I/O threads and the timer
@@ -19,6 +19,26 @@ import java.util.function.IntFunction;
  * @param <R> the operation's reply, kept per node for the rule that reads more than the vote (a holder's TTL)
  */
 final class Ballot<R> {
+    /**
+     * Makes the exception a node's failure is reported with. Called only when someone reads the failures
+     * ({@link #votes()}): a partition times out every node call of every waiting call, and an eager
+     * {@link NodeException} per node and attempt, with its stack trace and a message of several hundred characters,
+     * was most of the heap of 2,000 waiting calls (issue 18).
+     */
+    interface Errors {
+        NodeException of(int node, Throwable cause);
+    }
+
+    /** The cause recorded for a node whose call the ballot's timeout ended; {@link Errors} says what it was. */
+    static final TimeoutException TIMED_OUT = new TimeoutException("node timeout") {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+    };
+
     final CompletableFuture<Ballot<R>> decided = new CompletableFuture<>();
 
     private final int quorum;
@@ -28,7 +48,9 @@ final class Ballot<R> {
     /** Per node: its vote so far; null while pending. */
     private final Vote[] votes;
     private final Object[] replies;
-    private final NodeException[] errors;
+    /** Per failed node: what it failed with, as recorded ({@link #TIMED_OUT} for a timeout), or once reported, its NodeException. */
+    private final Throwable[] errors;
+    private final Errors errorsOf;
     /** Each node's call, so a follow-up command can be ordered after it; null where none was sent. */
     private final CompletionStage<?>[] stages;
     private int granted;
@@ -38,13 +60,14 @@ final class Ballot<R> {
     private boolean aborted;
     private Timeout timeout;
 
-    Ballot(int nodeCount, int quorum, boolean failFast, int asked) {
+    Ballot(int nodeCount, int quorum, boolean failFast, int asked, Errors errorsOf) {
+        this.errorsOf = errorsOf;
         this.quorum = quorum;
         this.failFast = failFast;
         this.asked = asked;
         this.votes = new Vote[nodeCount];
         this.replies = new Object[nodeCount];
-        this.errors = new NodeException[nodeCount];
+        this.errors = new Throwable[nodeCount];
         this.stages = new CompletionStage<?>[nodeCount];
     }
 
@@ -61,8 +84,9 @@ final class Ballot<R> {
         record(node, vote, reply, null);
     }
 
-    void failure(int node, NodeException error) {
-        record(node, Vote.FAILED, null, error);
+    /** Records a node's failure; its NodeException is made only if it is reported ({@link Errors}). */
+    void failure(int node, Throwable cause) {
+        record(node, Vote.FAILED, null, cause);
     }
 
     /** Decides now with what has arrived: the caller gave up. */
@@ -95,14 +119,14 @@ final class Ballot<R> {
     }
 
     /** The timeout fired: every node asked and still unanswered counts as failed. */
-    void expire(int[] nodes, IntFunction<NodeException> errorFor) {
+    void expire(int[] nodes) {
         for (int node : nodes) {
             boolean pending;
             synchronized (this) {
                 pending = votes[node] == null;
             }
             if (pending) {
-                failure(node, errorFor.apply(node));
+                failure(node, TIMED_OUT);
             }
         }
     }
@@ -120,7 +144,7 @@ final class Ballot<R> {
         Scheduler.offTimer(() -> decided.complete(this));
     }
 
-    private void record(int node, Vote vote, Object reply, NodeException error) {
+    private void record(int node, Vote vote, Object reply, Throwable error) {
         boolean fire = false;
         synchronized (this) {
             if (votes[node] != null) {
@@ -189,6 +213,17 @@ final class Ballot<R> {
         return (R) replies[node];
     }
 
+    /** How many nodes decided {@link Vote#FAILED} for a configuration reason; without making their exceptions. */
+    synchronized int misconfigured() {
+        int n = 0;
+        for (int i = 0; i < snapshot.length; i++) {
+            if (snapshot[i] == Vote.FAILED && NodeException.Reason.of(errors[i]).isConfiguration()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** The decided votes, for exceptions and users. */
     synchronized Votes votes() {
         List<Integer> ok = new ArrayList<>();
@@ -208,7 +243,9 @@ final class Ballot<R> {
                 case ABSENT -> absent.add(i);
                 case FAILED -> {
                     failed.add(i);
-                    errs.add(errors[i]);
+                    NodeException error = errors[i] instanceof NodeException n ? n : errorsOf.of(i, errors[i]);
+                    errors[i] = error;
+                    errs.add(error);
                 }
             }
         }

@@ -6,6 +6,6 @@ package io.redsync.internal;
  */
 record Context(Engine engine, Waiters waiters, Calls calls) {
     static Context of(Engine engine) {
-        return new Context(engine, new Waiters(engine.nodes, engine.quorum), new Calls());
+        return new Context(engine, new Waiters(engine.nodes, engine.quorum, Scheduler.WORKERS), new Calls());
     }
 }

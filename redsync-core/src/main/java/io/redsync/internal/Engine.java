@@ -43,7 +43,7 @@ final class Engine {
 
     /** Sends {@code op} to every node in the target's order; the ballot decides when enough have answered. */
     <R> Ballot<R> fanOut(Target target, Operation<R> op) {
-        Round<R> round = new Round<>(target, op, new Ballot<>(nodes.length, quorum, target.failFast(), nodes.length));
+        Round<R> round = new Round<>(target, op, quorum, target.failFast(), nodes.length);
         for (int node : target.order()) {
             round.send(node);
         }
@@ -55,7 +55,7 @@ final class Engine {
      * ballot's timeout still bounds the wait), so a command can be ordered after one not yet sent.
      */
     <R> Ballot<R> fanOutAfter(Target target, Operation<R> op, CompletableFuture<?>[] gates) {
-        Round<R> round = new Round<>(target, op, new Ballot<>(nodes.length, quorum, target.failFast(), nodes.length));
+        Round<R> round = new Round<>(target, op, quorum, target.failFast(), nodes.length);
         for (int node : target.order()) {
             CompletableFuture<?> gate = gates[node];
             if (gate == null || gate.isDone()) {
@@ -69,7 +69,7 @@ final class Engine {
 
     /** As {@link #fanOut} without fail-fast, to the nodes {@code asked} accepts; the others vote absent unasked. */
     <R> Ballot<R> fanOutTo(Target target, Operation<R> op, IntPredicate asked) {
-        Round<R> round = new Round<>(target, op, new Ballot<>(nodes.length, quorum, false, nodes.length));
+        Round<R> round = new Round<>(target, op, quorum, false, nodes.length);
         for (int node : target.order()) {
             if (asked.test(node)) {
                 round.send(node);
@@ -82,7 +82,7 @@ final class Engine {
 
     /** {@code op} on one node alone, bounded by the timeout: a one-vote ballot. */
     <R> Ballot<R> single(Target target, int node, Operation<R> op) {
-        Round<R> round = new Round<>(target, op, new Ballot<>(nodes.length, 1, false, 1));
+        Round<R> round = new Round<>(target, op, 1, false, 1);
         round.send(node);
         return round.arm(new int[] {node});
     }
@@ -104,41 +104,46 @@ final class Engine {
         return t;
     }
 
-    /** One fan-out: its target, its operation and the ballot its votes go to. */
-    private final class Round<R> {
+    /** One fan-out: its target, its operation and the ballot its votes go to; it names the nodes' failures. */
+    private final class Round<R> implements Ballot.Errors {
         final Target target;
         final Operation<R> op;
         final Ballot<R> ballot;
 
-        Round(Target target, Operation<R> op, Ballot<R> ballot) {
+        Round(Target target, Operation<R> op, int quorum, boolean failFast, int asked) {
             this.target = target;
             this.op = op;
-            this.ballot = ballot;
+            this.ballot = new Ballot<>(nodes.length, quorum, failFast, asked, this);
         }
 
         /** One timeout for the whole ballot: every node asked and still unanswered then counts as failed. */
         Ballot<R> arm(int[] asked) {
-            long timeoutNanos = target.timeoutNanos();
-            ballot.arm(Scheduler.schedule(() -> ballot.expire(asked, node -> nodeError(target.lockName(), node,
-                    new NodeTimeoutException("no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                            + " ms (node timeout)"))), timeoutNanos));
+            ballot.arm(Scheduler.schedule(() -> ballot.expire(asked), target.timeoutNanos()));
             return ballot;
         }
 
+        /** Only when the failure is reported: most are never looked at (see {@link Ballot.Errors}). */
+        @Override
+        public NodeException of(int node, Throwable cause) {
+            return nodeError(target.lockName(), node, cause != Ballot.TIMED_OUT ? cause : new NodeTimeoutException(
+                    "no reply within " + TimeUnit.NANOSECONDS.toMillis(target.timeoutNanos()) + " ms (node timeout)"));
+        }
+
         /**
-         * Until the call is sent, the node's stage is a placeholder completing after it, so a cleanup (which follows
-         * the stage) cannot overtake a call sent late. A call whose ballot was decided meanwhile is not sent at all:
+         * Until the call is sent, the node's stage is a placeholder completing after it (with its reply), so a
+         * cleanup (which follows the stage) cannot overtake a call sent late. A call whose ballot was decided meanwhile is not sent at all:
          * it could only leave a key behind.
          */
         void sendAfter(int node, CompletableFuture<?> gate) {
-            CompletableFuture<Void> placeholder = new CompletableFuture<>();
+            CompletableFuture<Object> placeholder = new CompletableFuture<>();
             ballot.stage(node, placeholder);
             gate.whenComplete((v, e) -> {
                 CompletionStage<?> sent = ballot.isDecided() ? null : call(node);
                 if (sent == null) {
                     placeholder.complete(null);
                 } else {
-                    sent.whenComplete((r, x) -> placeholder.complete(null));
+                    // With the call's reply (null after an error), so a cleanup can read a late answer.
+                    sent.whenComplete((r, x) -> placeholder.complete(x == null ? r : null));
                 }
             });
         }
@@ -208,7 +213,7 @@ final class Engine {
         }
 
         private void fail(int node, Throwable cause) {
-            ballot.failure(node, nodeError(target.lockName(), node, cause));
+            ballot.failure(node, cause);
         }
     }
 

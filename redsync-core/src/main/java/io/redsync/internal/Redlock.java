@@ -143,6 +143,21 @@ final class Redlock {
         return ttls[mustExpire - 1];
     }
 
+    /**
+     * How long a waiter subscribed to release announcements may send nothing after this failed attempt: until
+     * enough of the other owner's keys expire for a quorum to be free ({@link #freeInMillis}), at most
+     * {@code longestMillis} (a key without TTL, or announcements lost). Only when another owner held it on a quorum:
+     * that owner's release is announced. After a split vote or failed nodes there is nothing certain to be announced,
+     * and the waiter polls: -1.
+     */
+    static long quietMillis(Ballot<AcquireReply> ballot, long longestMillis) {
+        if (ballot.count(Vote.HELD_BY_OTHER) < ballot.quorum()) {
+            return -1;
+        }
+        long freeIn = freeInMillis(ballot);
+        return freeIn < 0 ? longestMillis : Math.min(freeIn, longestMillis);
+    }
+
     /** A look (GET) found the lock free: absent, or still ours from an earlier attempt, on a quorum. */
     static boolean free(Ballot<?> look) {
         return look.count(Vote.ABSENT) + look.count(Vote.GRANTED) >= look.quorum();
@@ -153,9 +168,8 @@ final class Redlock {
      * cannot cure (wrong password, missing permission, a replica, ...). A slow, restarting or full node (TIMEOUT,
      * UNREACHABLE, OUT_OF_MEMORY) may recover, so it never makes a call hopeless.
      */
-    static boolean hopeless(Votes votes) {
-        long broken = votes.errors().stream().filter(e -> e.reason().isConfiguration()).count();
-        return votes.nodeCount() - broken < votes.quorum();
+    static boolean hopeless(Ballot<?> ballot) {
+        return ballot.nodeCount() - ballot.misconfigured() < ballot.quorum();
     }
 
     /**

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
@@ -49,9 +50,18 @@ final class Waiters {
     private final int quorum;
     private final ConcurrentHashMap<String, Watch> byKey = new ConcurrentHashMap<>();
 
+    /** Where wake-ups are offered: the workers, never the I/O thread an announcement came on (see {@code wakeOne}). */
+    private final Executor wakeOn;
+
+    /** Offering wake-ups on the announcing thread itself (for the model checker, which owns its threads). */
     Waiters(LockNode[] nodes, int quorum) {
+        this(nodes, quorum, Runnable::run);
+    }
+
+    Waiters(LockNode[] nodes, int quorum, Executor wakeOn) {
         this.nodes = nodes;
         this.quorum = quorum;
+        this.wakeOn = wakeOn;
     }
 
     /**
@@ -75,7 +85,7 @@ final class Waiters {
     void pass(String key, String announcement) {
         Watch watch = byKey.get(key);
         if (watch != null) {
-            watch.wakeOne(watch.listeners(), announcement);
+            watch.wakeOne(announcement);
         }
     }
 
@@ -161,7 +171,7 @@ final class Waiters {
 
         /** One node's copy of a release announcement, on its I/O thread. */
         private void announced(int node, String announcement) {
-            Object[] waiters = null;
+            boolean wake = false;
             Timeout stale = null;
             synchronized (this) {
                 long now = System.nanoTime();
@@ -181,7 +191,7 @@ final class Waiters {
                     woken = true;
                     stale = grace;
                     grace = null;
-                    waiters = listeners.toArray();
+                    wake = true;
                 } else if (!woken && grace == null) {
                     long number = releaseNumber;
                     grace = Scheduler.schedule(() -> graceOver(number), GRACE_NANOS);
@@ -190,14 +200,13 @@ final class Waiters {
             if (stale != null) {
                 stale.cancel();
             }
-            if (waiters != null) {
-                wakeOne(waiters, announcement);
+            if (wake) {
+                wakeOne(announcement);
             }
         }
 
         /** On the timer thread: a release announced by fewer than a quorum wakes a waiter now. */
         private void graceOver(long number) {
-            Object[] waiters;
             String announcement;
             synchronized (this) {
                 if (woken || number != releaseNumber) {
@@ -205,15 +214,23 @@ final class Waiters {
                 }
                 woken = true;
                 grace = null;
-                waiters = listeners.toArray();
                 announcement = release;
             }
-            // Waking starts node calls; their decisions never complete on the timer thread (see Ballot).
-            wakeOne(waiters, announcement);
+            wakeOne(announcement);
         }
 
-        private void wakeOne(Object[] waiters, String announcement) {
-            for (Object listener : waiters) {
+        /**
+         * Offers the wake-up on a worker, never on the I/O thread the announcement came on: it walks the
+         * waiters (thousands, in a crowd) and starts the woken one's attempt, and an I/O thread busy with that
+         * delays every other reply it carries, uncontended locks on other names included (issue 18).
+         */
+        private void wakeOne(String announcement) {
+            wakeOn.execute(() -> offer(announcement));
+        }
+
+        /** Longest waiting first, until one takes it. */
+        private void offer(String announcement) {
+            for (Object listener : listeners()) {
                 @SuppressWarnings("unchecked")
                 Predicate<String> l = (Predicate<String>) listener;
                 if (l.test(announcement)) {

@@ -1,9 +1,5 @@
 package io.redsync.internal;
 
-import io.redsync.Redsync;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -25,7 +21,6 @@ import java.util.concurrent.atomic.AtomicLong;
  * does in milliseconds.
  */
 final class Workers implements Executor {
-    private static final Logger LOG = LoggerFactory.getLogger(Redsync.class);
     /**
      * How long the queue may stand still, with work waiting, before another thread is added. Long enough that
      * a drainer descheduled on a busy machine is not taken for a blocked one (20 ms was not, on two cores
@@ -83,11 +78,9 @@ final class Workers implements Executor {
         do {
             Runnable task;
             while ((task = tasks.poll()) != null) {
-                try {
-                    task.run();
-                } catch (RuntimeException | Error e) {
-                    LOG.warn("a task failed on a redsync worker thread", e);
-                }
+                // Logged and dropped, also an Error, and never thrown by the logging: a drainer ending here
+                // would stay counted in drainers, and no task would run again.
+                Scheduler.runSafely(task, "a redsync worker thread");
                 finished.incrementAndGet();
             }
             drainers.decrementAndGet();

@@ -91,7 +91,9 @@ public class LockOptionsBuilder internal constructor(base: LockOptions) {
         }
 
     /**
-     * Attempts per lock call, at least 1 (default 32); [Int.MAX_VALUE] with an [acquireTimeout] waits.
+     * Tries per lock call, one due every [retryDelay], at least 1 (default 32); [Int.MAX_VALUE] with an
+     * [acquireTimeout] waits. A waiter subscribed to release announcements does not send a try due while the
+     * lock is known held (its last try is always sent); see [LockOptions.tries].
      *
      * @since 0.1.0
      */
@@ -102,7 +104,8 @@ public class LockOptionsBuilder internal constructor(base: LockOptions) {
         }
 
     /**
-     * The wait between attempts (default uniform in [50, 250) ms), e.g. `RetryDelay.uniform(...)`.
+     * The wait between tries (default uniform in [50, 250) ms), e.g. `RetryDelay.uniform(...)`; see
+     * [LockOptions.retryDelay].
      *
      * @since 0.1.0
      */
@@ -226,8 +229,8 @@ public class LockOptionsBuilder internal constructor(base: LockOptions) {
         }
 
     /**
-     * Waiting calls wake when the holder releases instead of polling (default true); see
-     * [LockOptions.releaseNotifications].
+     * Waiting calls wake when the holder releases instead of polling, and send nothing while the lock is known
+     * held (default true); see [LockOptions.releaseNotifications].
      *
      * @since 0.1.0
      */

@@ -92,8 +92,12 @@ class CountingNode(private val delegate: LockNode) : LockNode {
         return out
     }
 
+    /** The threads that sent releases to this node. */
+    val releaseThreads: MutableSet<Thread> = java.util.concurrent.ConcurrentHashMap.newKeySet()
+
     override fun release(key: String, value: String): CompletionStage<Ownership> {
         releases.incrementAndGet()
+        releaseThreads.add(Thread.currentThread())
         return later(delegate.release(key, value), releaseReplyDelayMs).whenComplete { _, _ -> releasesAnswered.incrementAndGet() }
     }
 
