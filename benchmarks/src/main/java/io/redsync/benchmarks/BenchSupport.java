@@ -42,6 +42,12 @@ final class BenchSupport {
                 .map(l -> l.substring("redis_version:".length()).trim()).findFirst().orElse("?");
     }
 
+    /** The 1-minute load average of the machine (the nodes and other builds share it); NaN where unknown. */
+    static double loadAverage() {
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? Double.NaN : load;
+    }
+
     static String jdk() {
         return System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version")
                 + " (" + System.getProperty("java.vm.vendor") + ")";

@@ -37,24 +37,26 @@ import java.util.stream.Collectors;
  * and Redisson, all on the same Redis nodes in one run.
  *
  * <pre>
- * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=quick   (~2 min)
- * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=full    (~8 min)
+ * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=quick   (~4 min)
+ * mvn -q -pl benchmarks -am test-compile exec:java -Dexec.mainClass=io.redsync.benchmarks.Suite -Dbench.mode=full    (~12 min)
  * </pre>
  *
  * <p>Workloads: (1) uncontended lock+unlock latency on one caller, 1/3/5 nodes, with (5) the bytes allocated
  * per cycle by all threads over the same cycles; (2) throughput of 64 callers on 64 names, 1 and 3 nodes;
- * (3) 8 workers contending for one name; (4) 10,000 coroutines waiting for one held name.
+ * (3) 8 workers contending for one name; (4) 10,000 coroutines waiting for one held name; (6) crowds of 1,000 to
+ * 10,000 waiters on 20 names, each holding a few ms (hand-off); (7) bursts of 2,000 and 10,000 simultaneous lock
+ * calls in a 256 MB child JVM.
  *
  * <p>Nodes: {@code REDSYNC_NODES} (comma-separated {@code redis://} URIs, at least 3; 5 for the 5-node
  * latency case; the first serves the 1-node cases), else 5 fresh {@code redis-server} processes from the
  * testkit. The full mode writes {@code docs/benchmarks.md} and {@code docs/benchmarks.png}; the quick mode
  * (and any partial run) writes under {@code benchmarks/target/bench-results/}; {@code -Dbench.out=DIR}
- * overrides. {@code -Dbench.only=latency,throughput,contention,crowd} runs a subset (for profiling).
+ * overrides. {@code -Dbench.only=latency,throughput,contention,crowd,handoff,burst} runs a subset (for profiling).
  *
  * <p>Exits 1 when a contender failed cycles, broke mutual exclusion or left keys behind.
  */
 public final class Suite {
-    static final Set<String> WORKLOADS = Set.of("latency", "throughput", "contention", "crowd");
+    static final Set<String> WORKLOADS = Set.of("latency", "throughput", "contention", "crowd", "handoff", "burst");
     static final String FLOOR = "floor (Lettuce)";
     static final String FLOOR_ASYNC = "floor (Lettuce) async";
     static final String FLOOR_COROUTINES = "floor (Lettuce) coroutines";
@@ -63,11 +65,14 @@ public final class Suite {
     record Mode(String name, int latWarmup, int latCycles, int latRounds, int latBlock,
                 long tputWarmupMs, long tputMs, int tputRounds, int callers,
                 long contWarmupMs, long contMs, int contRounds, int workers, long holdMicros,
-                int crowdWaiters) {
+                int crowdWaiters, List<Integer> handoffCrowds, long handoffWarmupMs, long handoffMs, long probeMs,
+                List<Integer> bursts) {
         static Mode of(String name) {
             return switch (name) {
-                case "quick" -> new Mode("quick", 300, 1000, 2, 250, 800, 2000, 2, 64, 800, 3000, 2, 8, 50, 10_000);
-                case "full" -> new Mode("full", 3000, 6000, 3, 1000, 2000, 5000, 3, 64, 2000, 10_000, 3, 8, 50, 10_000);
+                case "quick" -> new Mode("quick", 300, 1000, 2, 250, 800, 2000, 2, 64, 800, 3000, 2, 8, 50, 10_000,
+                        List.of(1000), 1000, 3000, 2000, List.of(2000));
+                case "full" -> new Mode("full", 3000, 6000, 3, 1000, 2000, 5000, 3, 64, 2000, 10_000, 3, 8, 50, 10_000,
+                        List.of(1000, 5000, 10_000), 2000, 8000, 4000, List.of(2000, 10_000));
                 default -> throw new IllegalArgumentException("bench.mode must be quick or full, was '" + name + "'");
             };
         }
@@ -76,7 +81,9 @@ public final class Suite {
             return "latency: " + latWarmup + " warm-up + " + latRounds + " rounds x " + latCycles + " cycles (turns of " + latBlock
                     + "); throughput: " + callers + " callers, " + tputWarmupMs + " ms warm-up + " + tputRounds + " rounds x "
                     + tputMs + " ms; contention: " + workers + " workers, " + holdMicros + " µs held, " + contWarmupMs
-                    + " ms warm-up + " + contRounds + " rounds x " + contMs + " ms; crowd: " + crowdWaiters + " coroutines";
+                    + " ms warm-up + " + contRounds + " rounds x " + contMs + " ms; crowd: " + crowdWaiters + " coroutines"
+                    + "; hand-off crowds: " + handoffCrowds + " waiters on " + HANDOFF_NAMES + " names, " + handoffWarmupMs
+                    + " ms warm-up + " + handoffMs + " ms, probe alone " + probeMs + " ms; bursts: " + bursts + " calls";
         }
     }
 
@@ -110,6 +117,8 @@ public final class Suite {
     /** contender -> rounds. */
     final Map<String, List<Contention.Result>> contention = new LinkedHashMap<>();
     final List<CrowdResult> crowds = new ArrayList<>();
+    final List<Handoff.Result> handoffs = new ArrayList<>();
+    final List<Burst.Result> bursts = new ArrayList<>();
     String virtualThreads;
 
     /** One contender's latency measurements in one round (blocks merged). */
@@ -287,7 +296,7 @@ public final class Suite {
         return v;
     }
 
-    private static int redissonNettyThreads() {
+    static int redissonNettyThreads() {
         return Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
     }
 
@@ -311,6 +320,12 @@ public final class Suite {
         }
         if (only.contains("crowd")) {
             runCrowd();
+        }
+        if (only.contains("handoff")) {
+            runHandoff();
+        }
+        if (only.contains("burst")) {
+            runBurst();
         }
     }
 
@@ -355,12 +370,17 @@ public final class Suite {
     }
 
     private RedissonClient newRedisson(int node) {
-        RedisURI parsed = RedisURI.create(uris.get(node));
+        return redissonClient(uris.get(node));
+    }
+
+    /** The suite's Redisson configuration for one node (also used by the burst's child JVM). */
+    static RedissonClient redissonClient(String uri) {
+        RedisURI parsed = RedisURI.create(uri);
         Config config = new Config();
         config.setNettyThreads(redissonNettyThreads());
         config.useSingleServer()
                 // Redisson reads user:password from the address itself; the database goes separately.
-                .setAddress(uris.get(node).replaceFirst("^(rediss?://[^/?#]*).*$", "$1"))
+                .setAddress(uri.replaceFirst("^(rediss?://[^/?#]*).*$", "$1"))
                 .setDatabase(parsed.getDatabase())
                 .setConnectionPoolSize(64)
                 .setConnectionMinimumIdleSize(16)
@@ -700,5 +720,158 @@ public final class Suite {
 
     static double mb(long bytes) {
         return bytes / (1024.0 * 1024.0);
+    }
+
+    // ------------------------------------------------------------------------------------------ (6) hand-off crowds
+
+    static final int HANDOFF_NAMES = 20;
+    static final long HANDOFF_HOLD_MILLIS = 2;
+    static final String HANDOFF_OURS = "redsync coroutines, 1 node";
+    static final String HANDOFF_OURS3 = "redsync coroutines, 3 nodes";
+    static final String HANDOFF_REDISSON = "Redisson RLock async, 1 node";
+    /** How long a stopped crowd may take to end (redsync: cancel; Redisson: drain). */
+    static final long HANDOFF_STOP_MILLIS = 60_000;
+    /** redsync waiters: as many tries as it takes, within a minute, as Redisson's tryLockAsync(60 s) waits. */
+    static final LockOptions HANDOFF_WAITING = LockOptions.builder().tries(100_000).acquireTimeout(java.time.Duration.ofSeconds(60)).build();
+
+    void runHandoff() throws Exception {
+        List<String> names = Handoff.names("bench:handoff:", HANDOFF_NAMES);
+        List<String> contenders = new ArrayList<>(List.of(HANDOFF_OURS, HANDOFF_OURS3, HANDOFF_REDISSON));
+        contenders.removeIf(c -> !selected(c));
+        try (Redsync ours = oursOnClient(1); Redsync ours3 = oursOnClient(3)) {
+            RedissonClient red = redisson(1).get(0);
+            int round = 0;
+            for (int waiters : mode.handoffCrowds) {
+                for (String c : orderFor(contenders, round++)) {
+                    Handoff.Recorder rec = new Handoff.Recorder(names.size());
+                    Redsync mine = c.equals(HANDOFF_OURS3) ? ours3 : c.equals(HANDOFF_OURS) ? ours : null;
+                    Handoff.Crowd crowd = mine != null ? new OursCrowd(mine, names, waiters, HANDOFF_HOLD_MILLIS, HANDOFF_WAITING, rec)
+                            : Handoff.redisson(red, names, waiters, HANDOFF_HOLD_MILLIS, 60_000, rec);
+                    Contenders.LockCycle probeCycle = mine != null ? Contenders.oursBlocking(mine) : Contenders.redissonLock(red);
+                    Handoff.Result r = measureHandoff(c, waiters, names.size(), mine == ours3 ? 3 : 1, crowd, rec, probeCycle);
+                    handoffs.add(r);
+                    System.out.printf(Locale.ROOT, "[handoff] %,6d waiters %-30s %7.0f hand-offs/s  hand-off wait p50 %7.2f ms p99 %8.2f ms  "
+                                    + "%6.1f Redis cmds/release (%s)  probe p99 %7.2f ms alone, %8.2f ms in the crowd (%d/%d failed)  gave up %d  errors %s  "
+                                    + "violations %d  stop: %s  load %.2f%n",
+                            waiters, c, r.handoffsPerSecond(), BenchSupport.micros(r.handoffWait(), 50) / 1000,
+                            BenchSupport.micros(r.handoffWait(), 99) / 1000, r.commandsPerRelease(), r.topCommands(),
+                            BenchSupport.micros(r.probeAlone(), 99) / 1000, BenchSupport.micros(r.probeCrowd(), 99) / 1000,
+                            r.probeAloneFailures(), r.probeCrowdFailures(), r.gaveUp(), r.errors(), r.violations(), r.stop(), r.load());
+                    if (r.violations() > 0) {
+                        problems = true;
+                        System.out.println("WARNING: handoff " + c + ": " + r.violations() + " mutual-exclusion violations");
+                    }
+                    awaitBaseline(Contenders.LEASE_MILLIS + 2000);
+                    checkKeys("handoff " + c + " " + waiters);
+                }
+            }
+        }
+    }
+
+    private Handoff.Result measureHandoff(String c, int waiters, int names, int nodes, Handoff.Crowd crowd, Handoff.Recorder rec,
+                                          Contenders.LockCycle probeCycle) throws Exception {
+        String probeName = "bench:handoff-probe";
+        double load = BenchSupport.loadAverage();
+        // The probe alone, right before the crowd: its latency and its own Redis commands per cycle.
+        long a0 = commandsServed(nodes);
+        Handoff.Probe alone = new Handoff.Probe(probeCycle, probeName).start();
+        Thread.sleep(mode.probeMs);
+        alone.stop();
+        long a1 = commandsServed(nodes);
+        double probeCommandsPerCycle = (double) (a1 - a0) / Math.max(1, alone.cycles);
+
+        crowd.start();
+        Thread.sleep(mode.handoffWarmupMs);
+        Handoff.Probe during = new Handoff.Probe(probeCycle, probeName).start();
+        Map<String, Long> c0 = commandCalls(nodes);
+        long probe0 = during.cycles;
+        rec.openWindow();
+        long t0 = System.nanoTime();
+        Thread.sleep(mode.handoffMs);
+        rec.closeWindow();
+        long window = System.nanoTime() - t0;
+        long probe1 = during.cycles;
+        Map<String, Long> c1 = commandCalls(nodes);
+        during.stop();
+        String stop = crowd.stop(HANDOFF_STOP_MILLIS);
+        Map<String, Long> delta = new java.util.TreeMap<>();
+        c1.forEach((k, v) -> {
+            long d = v - c0.getOrDefault(k, 0L);
+            if (d > 0 && !k.equals("info")) {
+                delta.put(k, d);
+            }
+        });
+        long commands = delta.values().stream().mapToLong(Long::longValue).sum();
+        long releases = rec.releases.sum();
+        String top = (releases == 0 ? "no release; in all: " : "") + delta.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(4)
+                .map(e -> e.getKey().toUpperCase(Locale.ROOT) + " " + (releases == 0 ? Long.toString(e.getValue())
+                        : BenchSupport.f1((double) e.getValue() / releases)))
+                .collect(Collectors.joining(", "));
+        return new Handoff.Result(c, waiters, names, HANDOFF_HOLD_MILLIS, window, rec.acquisitions.sum(), rec.handoffs.sum(),
+                rec.releases.sum(), rec.handoffWait, commands, Math.round(probeCommandsPerCycle * (probe1 - probe0)), top,
+                rec.gaveUp.sum(), Handoff.snapshot(rec.errors), rec.violations.get(), alone.latency, alone.failures,
+                during.latency, during.failures, stop, load);
+    }
+
+    /** Calls per command ("set", "evalsha", ...) the first {@code n} nodes have served so far (INFO commandstats), summed. */
+    Map<String, Long> commandCalls(int n) {
+        Map<String, Long> calls = new LinkedHashMap<>();
+        for (int node = 0; node < n; node++) {
+            for (String line : connections.get(node).sync().info("commandstats").split("\r?\n")) {
+                if (line.startsWith("cmdstat_")) {
+                    int at = line.indexOf("calls=");
+                    calls.merge(line.substring("cmdstat_".length(), line.indexOf(':')),
+                            Long.parseLong(line.substring(at + 6, line.indexOf(',', at))), Long::sum);
+                }
+            }
+        }
+        return calls;
+    }
+
+    /** All commands but INFO the first {@code n} nodes have served so far. */
+    long commandsServed(int n) {
+        return commandCalls(n).entrySet().stream().filter(e -> !e.getKey().equals("info")).mapToLong(Map.Entry::getValue).sum();
+    }
+
+    /** Waits (bounded) until the nodes hold their baseline keys again: leases of a killed or stopped client expire. */
+    void awaitBaseline(long boundMillis) throws InterruptedException {
+        long end = System.nanoTime() + boundMillis * 1_000_000;
+        while (System.nanoTime() - end < 0) {
+            boolean clean = true;
+            for (int i = 0; i < connections.size(); i++) {
+                clean &= connections.get(i).sync().dbsize() == baselineKeys[i];
+            }
+            if (clean) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ (7) bursts
+
+    static final int BURST_NAMES = 20;
+    static final long BURST_HOLD_MILLIS = 2;
+    static final long BURST_BOUND_MILLIS = 60_000;
+
+    void runBurst() throws Exception {
+        List<String> contenders = new ArrayList<>(List.of(Burst.OURS, Burst.REDISSON));
+        contenders.removeIf(c -> !selected(c));
+        int round = 0;
+        for (int calls : mode.bursts) {
+            for (String c : orderFor(contenders, round++)) {
+                System.out.printf(Locale.ROOT, "[burst] %,d simultaneous lock calls on %d names, %s, 1 node, child JVM -Xmx%s%n",
+                        calls, BURST_NAMES, c, Burst.HEAP);
+                Burst.Result r = Burst.run(c, uris.get(0), calls, BURST_NAMES, BURST_HOLD_MILLIS, BURST_BOUND_MILLIS);
+                bursts.add(r);
+                System.out.printf(Locale.ROOT, "[burst] %,6d calls %-24s %s: acquired %d, taken %d, errors %s; heap base %.1f MB, "
+                                + "peak %.1f MB, live %.1f MB; all calls ended after %d ms; load %.2f%n",
+                        calls, c, r.outcome(), r.acquired(), r.taken(), r.errors(), r.baseMb(), r.peakMb(), r.liveMb(),
+                        r.settleMillis(), r.load());
+                awaitBaseline(Contenders.LEASE_MILLIS + 2000);
+                checkKeys("burst " + c + " " + calls);
+            }
+        }
     }
 }
