@@ -2,7 +2,7 @@ package io.redsync.samples
 
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
-import io.kotest.matchers.longs.shouldBeGreaterThan
+import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.shouldBe
 import io.redsync.Redsync
 import io.redsync.testkit.RedisNodes
@@ -26,8 +26,11 @@ class RunOnceJobSpec : FunSpec({
         verdicts.count { it.startsWith("RAN ") } shouldBe 1
         verdicts.count { it.startsWith("SKIPPED ") } shouldBe 2
         finished.sumOf { f -> f.stdout.lines().count { it.contains("sending the nightly-report for multi-jvm") } } shouldBe 1
-        // The lock is left to expire with the window, so that a late instance skips too.
-        nodes.node(0).call("PTTL", "job:nightly-report:multi-jvm").toString().toLong() shouldBeGreaterThan 60_000L
+        // The lock is left to expire with the window, so that a late instance skips too: on a quorum of the
+        // nodes, not necessarily on node 0 (instances firing at the same instant can split the votes, and a
+        // loser gives back the node it took: CI once found node 0 empty with the winner on nodes 1 and 2).
+        val held = nodes.nodes().count { it.call("PTTL", "job:nightly-report:multi-jvm").toString().toLong() > 60_000L }
+        held shouldBeGreaterThanOrEqual 2
         Redsync.create(nodes.uris()).use { late ->
             RunOnceJob.runOnce(late, RunOnceJob.JOB, "multi-jvm", RunOnceJob.WINDOW) { error("must not run") } shouldBe RunOnceJob.Outcome.SKIPPED
         }
