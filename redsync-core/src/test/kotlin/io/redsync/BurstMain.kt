@@ -1,6 +1,6 @@
 package io.redsync
 
-import java.io.File
+import io.redsync.testkit.runChildJvm
 import java.lang.management.ManagementFactory
 import java.lang.management.MemoryType
 import java.util.concurrent.CompletableFuture
@@ -48,18 +48,9 @@ object BurstMain {
     }
 
     fun runChild(calls: Int, names: Int, uris: List<String>): String {
-        val java = File(System.getProperty("java.home"), "bin/java").path
-        val out = File.createTempFile("burst", ".out")
-        try {
-            val process = ProcessBuilder(java, "-Xmx256m", "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"),
-                BurstMain::class.java.name, calls.toString(), names.toString(), uris.joinToString(","))
-                .redirectErrorStream(true).redirectOutput(out).start()
-            check(process.waitFor(10, TimeUnit.MINUTES)) { process.destroyForcibly(); "child JVM did not finish: ${out.readText().takeLast(3000)}" }
-            val text = out.readText()
-            check(process.exitValue() == 0) { "child JVM exited with ${process.exitValue()}: ${text.takeLast(3000)}" }
-            return text
-        } finally {
-            out.delete()
-        }
+        val child = runChildJvm(BurstMain::class.java.name, listOf(calls.toString(), names.toString(), uris.joinToString(",")),
+            timeoutSeconds = 600, jvmArgs = listOf("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"))
+        check(child.exitCode == 0) { "child JVM exited with ${child.exitCode}: ${child.toString().takeLast(3000)}" }
+        return child.stdout
     }
 }

@@ -2,7 +2,7 @@ package io.redsync
 
 import io.lettuce.core.RedisClient
 import io.lettuce.core.RedisURI
-import java.io.File
+import io.redsync.testkit.runChildJvm
 import java.time.Duration
 import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
@@ -57,19 +57,9 @@ object FirstCallMain {
 
     /** Runs this main in a child JVM with the common pool's parallelism at 1; returns its output. */
     fun runChild(mode: String, count: Int, uris: List<String>, busyThreads: Int = 3): String {
-        val java = File(System.getProperty("java.home"), "bin/java").path
-        val out = File.createTempFile("first-call", ".out")
-        try {
-            val process = ProcessBuilder(java, "-Xmx256m", "-Djava.util.concurrent.ForkJoinPool.common.parallelism=1",
-                "-cp", System.getProperty("java.class.path"), FirstCallMain::class.java.name, mode, count.toString(),
-                uris.joinToString(","), busyThreads.toString())
-                .redirectErrorStream(true).redirectOutput(out).start()
-            check(process.waitFor(10, TimeUnit.MINUTES)) { process.destroyForcibly(); "child JVM did not finish: ${out.readText().takeLast(3000)}" }
-            val text = out.readText()
-            check(process.exitValue() == 0) { "child JVM exited with ${process.exitValue()}: ${text.takeLast(3000)}" }
-            return text
-        } finally {
-            out.delete()
-        }
+        val child = runChildJvm(FirstCallMain::class.java.name, listOf(mode, count.toString(), uris.joinToString(","), busyThreads.toString()),
+            timeoutSeconds = 600, jvmArgs = listOf("-Xmx256m", "-Djava.util.concurrent.ForkJoinPool.common.parallelism=1"))
+        check(child.exitCode == 0) { "child JVM exited with ${child.exitCode}: ${child.toString().takeLast(3000)}" }
+        return child.stdout
     }
 }

@@ -31,8 +31,8 @@ class ChildResult(val exitCode: Int, val stdout: String, val stderr: String) {
 
 /**
  * Runs [mainClass] in a new JVM with the same java binary and (unless [classpath] is given) the same
- * classpath as this one, waiting at most [timeoutSeconds]. Output goes to files, so a chatty child cannot
- * block on a full pipe and a hung one cannot hang the test.
+ * classpath as this one, with [jvmArgs] before the class path, waiting at most [timeoutSeconds]. Output goes
+ * to files, so a chatty child cannot block on a full pipe and a hung one cannot hang the test.
  */
 fun runChildJvm(
     mainClass: String,
@@ -40,12 +40,13 @@ fun runChildJvm(
     classpath: String = System.getProperty("java.class.path"),
     env: Map<String, String> = emptyMap(),
     timeoutSeconds: Long = 60,
+    jvmArgs: List<String> = emptyList(),
 ): ChildResult {
     val java = ProcessHandle.current().info().command().orElseThrow { IllegalStateException("cannot tell this JVM's java binary") }
     val out = File.createTempFile("redsync-testkit-child", ".out")
     val err = File.createTempFile("redsync-testkit-child", ".err")
     try {
-        val builder = ProcessBuilder(listOf(java, "-cp", classpath, mainClass) + args)
+        val builder = ProcessBuilder(listOf(java) + jvmArgs + listOf("-cp", classpath, mainClass) + args)
             .redirectOutput(out)
             .redirectError(err)
         builder.environment().putAll(env)
