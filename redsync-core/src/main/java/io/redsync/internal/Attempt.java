@@ -111,7 +111,8 @@ final class Attempt implements Redlock.Term {
     /**
      * Releases the key on every node that may hold it: all but those that answered "held by another owner", by the
      * decision or later. Nodes that timed out or had not answered are released once their acquire completes, unless
-     * its late reply says "held by another owner"; an error or no reply at all counts as "may hold it".
+     * its late reply says "held by another owner" or it was never sent; an error or no reply at all counts as "may
+     * hold it".
      *
      * <p>Each node's release is sent only once that node's acquire stage has completed (reply, error, or Lettuce's
      * own command timeout). Sending it at once would usually be safe on one ordered connection, but an acquire whose
@@ -145,8 +146,10 @@ final class Attempt implements Redlock.Term {
                 // A node that had not answered by the decision (or timed out) may still answer "held by another
                 // owner": its acquire wrote nothing then, and there is nothing to release (issue 18: a cancelled
                 // attempt sent a release script to every such node, doubling node work in a cancellation storm).
+                // Nor where the acquire was never sent (held back behind the previous cleanup past the decision):
+                // such releases, each holding back the next retry, kept a 10,000-call burst's node busy for seconds.
                 CompletableFuture<Ballot<Ownership>> dispatched = acquired
-                        .handle((r, e) -> e == null && heldByOther(r) ? null : release(n)).toCompletableFuture();
+                        .handle((r, e) -> e == null && wroteNothing(r) ? null : release(n)).toCompletableFuture();
                 sent[node] = dispatched.thenCompose(b -> b == null ? DONE : ranOrFailed(b, n));
                 released = dispatched.thenCompose(b -> b == null ? CompletableFuture.completedFuture(b) : b.decided);
             }
@@ -157,9 +160,12 @@ final class Attempt implements Redlock.Term {
         CompletableFuture.allOf(awaited).whenComplete((v, e) -> call.guarded(() -> call.failed(this)));
     }
 
-    /** The acquire's reply (null: unknown, or none was sent) proves another owner's key stood there. */
-    private static boolean heldByOther(Object reply) {
-        return reply instanceof AcquireReply r && !r.acquired();
+    /**
+     * The acquire's outcome proves it wrote nothing: its reply says another owner's key stood there, or it was
+     * never sent ({@link Engine#NOT_SENT}). Null (unknown) proves nothing.
+     */
+    private static boolean wroteNothing(Object reply) {
+        return reply == Engine.NOT_SENT || reply instanceof AcquireReply r && !r.acquired();
     }
 
     private Ballot<Ownership> release(int node) {

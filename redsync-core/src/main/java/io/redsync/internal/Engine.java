@@ -23,6 +23,17 @@ import java.util.function.IntPredicate;
  * its answer (reply, error or timeout) recorded.
  */
 final class Engine {
+    /**
+     * What a node's stage completes with when its call, held back until an earlier command had run there
+     * ({@link #fanOutAfter}), was never sent because the ballot was decided first.
+     */
+    static final Object NOT_SENT = new Object() {
+        @Override
+        public String toString() {
+            return "not sent";
+        }
+    };
+
     final LockNode[] nodes;
     final int quorum;
     final Connections connections;
@@ -157,13 +168,18 @@ final class Engine {
         /**
          * Until the call is sent, the node's stage is a placeholder completing after it (with its reply), so a
          * cleanup (which follows the stage) cannot overtake a call sent late. A call whose ballot was decided
-         * meanwhile is not sent at all: it could only leave a key behind.
+         * meanwhile is not sent at all: it could only leave a key behind. Its placeholder then completes with
+         * {@link #NOT_SENT}, and a cleanup sends nothing there: nothing was written.
          */
         void sendAfter(int node, CompletableFuture<?> gate) {
             CompletableFuture<Object> placeholder = new CompletableFuture<>();
             stage(node, placeholder);
             gate.whenComplete((v, e) -> {
-                CompletionStage<?> sent = isDecided() ? null : call(node);
+                if (isDecided()) {
+                    placeholder.complete(NOT_SENT);
+                    return;
+                }
+                CompletionStage<?> sent = call(node);
                 if (sent == null) {
                     placeholder.complete(null);
                 } else {
