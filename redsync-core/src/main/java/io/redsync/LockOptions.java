@@ -136,8 +136,9 @@ public final class LockOptions {
      * {@code tries × retryDelay} is how long it waits. Polling, each try is an attempt sent to the nodes. With
      * {@link #releaseNotifications()}, a waiter subscribed to the lock's release announcements spends a due try
      * without sending while its last attempt found another owner holding the lock on a quorum, nothing was
-     * announced and that owner's keys have not expired (at most 5 s, for announcements lost); its last try is
-     * always sent. Attempts made because a release was announced do not count.
+     * announced and that owner's keys have not expired (at most 5 s, for announcements lost), and also while a
+     * lease of the same {@code Redsync} instance holds the lock or another call of the instance has an attempt in
+     * flight for it; its last try is always sent. Attempts made because a release was announced do not count.
      *
      * @return the number of tries (default 32; 1 = no retry)
      * @since 0.1.0
@@ -255,7 +256,9 @@ public final class LockOptions {
      * Whether a waiting lock call subscribes to release announcements and retries as soon as the holder
      * releases, instead of sleeping out its retry delay. Subscribed, it sends nothing while the lock is known
      * held (see {@link #tries()}), so a crowd of waiters costs Redis one attempt per release, not one per
-     * waiter and retry delay. Either way a wait never outlasts the holder's remaining TTL, and a lost
+     * waiter and retry delay. Calls of one instance take turns: while a lease of the instance holds the lock
+     * (or a sibling call's attempt is in flight), the others send nothing, and that lease's release wakes one of
+     * them at once. Either way a wait never outlasts the holder's remaining TTL, and a lost
      * announcement costs at most 5 s, within the call's tries and acquire timeout. Off: pure polling, as
      * redsync.
      *

@@ -1,6 +1,7 @@
 package io.redsync
 
 import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.longs.shouldBeLessThanOrEqual
 import io.kotest.matchers.shouldBe
 import io.redsync.lettuce.LettuceNode
 import io.redsync.testkit.RedisNode
@@ -119,13 +120,15 @@ class NotificationSpec : FunSpec({
         // reaches them from three nodes; before they were woken once per release, in one order, several woken
         // on different I/O threads raced, each took a node or two, nobody had a quorum, and the losers had to
         // release what they took: extra release scripts beyond the eight real releases counted here.
-        nodes.redsync().use { redsync ->
-            val holder = redsync.lock("herd", long)
+        // The first holder is another instance, so the first release reaches the waiters only as announcements.
+        nodes.redsync().use { other -> nodes.redsync().use { redsync ->
+            val holder = other.lock("herd", long)
             val options = patient().tries(1_000).expiry(Duration.ofSeconds(60)).build()
             val waiters = List(7) { redsync.lockAsync("herd", options) }
-            // Each waiter's first attempt, then its look (GET) once the shared subscription is active.
+            // Each waiter's first attempt, unless a sibling's was in flight (LocalTurnSpec), then its look (GET)
+            // once the shared subscription is active.
             awaitUntil("every waiter looked", 60.seconds) { nodes.nodes().all { it.commandCalls("get") >= 7L } }
-            nodes.nodes().map { it.commandCalls("set") } shouldBe List(3) { 8L } // no attempt beyond the first ones
+            nodes.nodes().forEach { it.commandCalls("set") shouldBeLessThanOrEqual 8L } // no attempt beyond the first ones
             nodes.nodes().forEach { it.call("CONFIG", "RESETSTAT") }
             var lease: Lease = holder
             val order = mutableListOf<Int>()
@@ -138,7 +141,7 @@ class NotificationSpec : FunSpec({
             lease.close()
             nodes.nodes().forEach { it.scriptCalls() shouldBe 8L } // 8 releases; no cleanup after a split vote
             order.sorted() shouldBe (0 until 7).toList()
-        }
+        } }
     }
 
     test("closing the instance closes its subscription connections") {

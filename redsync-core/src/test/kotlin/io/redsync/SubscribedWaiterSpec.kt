@@ -36,9 +36,11 @@ class SubscribedWaiterSpec : FunSpec({
     fun eager() = LockOptions.builder().retryDelay(RetryDelay.uniform(ms(10), ms(20))).tries(Int.MAX_VALUE)
         .acquireTimeout(Duration.ofSeconds(60))
 
+    // The holders below are another instance, as another process would be: a waiter of the holder's own instance
+    // sends nothing at all while it holds (LocalTurnSpec).
     test("while the holder keeps the lock and nothing is announced, a subscribed waiter sends no acquire") {
-        nodes.redsync().use { redsync ->
-            val holder = redsync.lock("kept", LockOptions.builder().expiry(Duration.ofSeconds(60)).build())
+        nodes.redsync().use { other -> nodes.redsync().use { redsync ->
+            val holder = other.lock("kept", LockOptions.builder().expiry(Duration.ofSeconds(60)).build())
             nodes.nodes().forEach { it.call("CONFIG", "RESETSTAT") }
             val waiter = redsync.lockAsync("kept", eager().build())
             awaitUntil("waiter subscribed on every node") { nodes.nodes().all { it.subscribers("kept") == 1L } }
@@ -50,17 +52,17 @@ class SubscribedWaiterSpec : FunSpec({
             waiter.isDone shouldBe false
             holder.close()
             waiter.get(10, TimeUnit.SECONDS).close()
-        }
+        } }
     }
 
     test("a subscribed waiter is woken by the release") {
-        nodes.redsync().use { redsync ->
-            val holder = redsync.lock("released", LockOptions.builder().expiry(Duration.ofSeconds(60)).build())
+        nodes.redsync().use { other -> nodes.redsync().use { redsync ->
+            val holder = other.lock("released", LockOptions.builder().expiry(Duration.ofSeconds(60)).build())
             val waiter = redsync.lockAsync("released", eager().build())
             awaitUntil("waiter subscribed on every node") { nodes.nodes().all { it.subscribers("released") == 1L } }
             holder.close()
             waiter.get(10, TimeUnit.SECONDS).use { it.isValid shouldBe true }
-        }
+        } }
     }
 
     test("a subscribed waiter is woken when the holder's keys expire (the holder died without releasing)") {

@@ -22,12 +22,13 @@ import java.util.concurrent.TimeUnit;
  * nodes for this call (the last cleanup answered), so a blocking caller that was interrupted can wait for its
  * partial holds to be released before it throws.
  */
-final class AcquireCall {
+final class AcquireCall implements Waiters.Turn {
     /**
      * The longest a waiter listening for a release sends nothing, whatever it learned about the holder: an
      * announcement lost (a pub/sub connection re-subscribing after a reconnect) costs a waiter at most this.
      */
     static final long LONGEST_QUIET_MILLIS = 5_000;
+    private static final long ONE_MILLI = TimeUnit.MILLISECONDS.toNanos(1);
 
     final CompletableFuture<Lease> result = new CompletableFuture<>();
     final CompletableFuture<Void> settled = new CompletableFuture<>();
@@ -118,6 +119,7 @@ final class AcquireCall {
         mutex.calls().register(this);
         settled.whenComplete((v, e) -> {
             mutex.calls().unregister(this);
+            mutex.waiters().give(target.key(), this);
             stopWaiting();
         });
         result.whenComplete((lease, error) -> {
@@ -143,9 +145,9 @@ final class AcquireCall {
         }
         CompletableFuture<Void> connected = engine.connections.connected(connectBound);
         if (connected.isDone()) {
-            attempt(true);
+            firstTry();
         } else {
-            connected.whenComplete((v, e) -> guarded(() -> attempt(true)));
+            connected.whenComplete((v, e) -> guarded(this::firstTry));
         }
         return result;
     }
@@ -167,6 +169,65 @@ final class AcquireCall {
         });
     }
 
+    /**
+     * The call's first try: sent, unless another call or lease of this instance has the turn on the key
+     * ({@link Waiters#othersTurn}). The nodes could then only answer "taken" (or split the vote between the two),
+     * so the call joins the waiters first and, if the other still has the turn once it has joined (so a lease's
+     * release is sure to wake it), spends the try without sending, as {@link #due} does for a known holder.
+     */
+    private void firstTry() {
+        if (othersTurn(System.nanoTime()) > 0) {
+            startWaiting();
+            long now = System.nanoTime();
+            long othersTurn = othersTurn(now);
+            if (othersTurn > 0) {
+                long delayNanos = Math.min(retryDelayNanos(), othersTurn + ONE_MILLI);
+                if (maySpendUnsent(now, delayNanos)) {
+                    spendUnsent(now, delayNanos);
+                    return;
+                }
+            }
+        }
+        attempt(true);
+    }
+
+    /**
+     * How long at most another call or lease of this instance has the turn on the key from {@code now}, 0 if
+     * none has. Only a call that listens for releases waits for it: its wake-up comes through {@link Waiters}.
+     */
+    private long othersTurn(long now) {
+        return options.releaseNotifications() ? mutex.waiters().othersTurn(target.key(), this, now) : 0;
+    }
+
+    /**
+     * This call's turn on the key lasts while its attempt is in flight, at most the node timeout ({@link Waiters}):
+     * past it the attempt is decided, only its cleanup may still be running.
+     */
+    @Override
+    public long endsInNanos(long now) {
+        Attempt attempt = current;
+        return attempt == null || result.isDone() ? 0 : Math.max(0, attempt.start() + target.timeoutNanos() - now);
+    }
+
+    /**
+     * Whether the try due now may be spent without sending, the next being due {@code delayNanos} from {@code now}:
+     * never the last try, and never when nothing was sent yet and the acquire timeout would end before the next
+     * try (every call that fails has asked the nodes at least once, and its exception reports that answer).
+     */
+    private boolean maySpendUnsent(long now, long delayNanos) {
+        return attempts + 1 < maxAttempts && (lastFailed != null || !hasBudget || now + delayNanos - budgetDeadline < 0);
+    }
+
+    /** Spends the try due now without sending and waits {@code delayNanos} for the next one. */
+    private void spendUnsent(long now, long delayNanos) {
+        attempts++;
+        unsent++;
+        nextCountedAt = now + delayNanos;
+        if (!outOfBudget(now, delayNanos)) {
+            waitUntilDue(delayNanos);
+        }
+    }
+
     private void attempt(boolean counts) {
         if (result.isDone()) {
             settled.complete(null);
@@ -177,8 +238,11 @@ final class AcquireCall {
             attempts++;
         }
         wake.use();
-        Attempt attempt = new Attempt(this, attempts > 1);
+        // Refresh (a key with our token counts as ours) only after a counted try of ours was sent: tries spent
+        // unsent wrote nothing.
+        Attempt attempt = new Attempt(this, attempts - unsent > 1);
         current = attempt;
+        mutex.waiters().take(target.key(), this);
         if (result.isDone()) {
             attempt.abort();
         }
@@ -196,17 +260,21 @@ final class AcquireCall {
         // A lease the caller never sees (it cancelled meanwhile) is un-adopted and given back.
         LeaseImpl previous = mutex.adopt(lease);
         engine.telemetry.granted(observed, this, lease);
+        // Also before the caller sees it (and may release it): other calls of this instance now wait for it.
+        mutex.waiters().take(target.key(), lease);
         if (result.complete(lease)) {
             settled.complete(null);
             return true;
         }
         mutex.unadopt(lease, previous);
+        mutex.waiters().give(target.key(), lease);
         return false;
     }
 
     /** The attempt did not get the lock (or gave it back) and its cleanup answered: end, wait, or try again. */
     void failed(Attempt last) {
         current = null;
+        mutex.waiters().give(target.key(), this);
         if (result.isDone()) {
             settled.complete(null);
             return;
@@ -248,27 +316,33 @@ final class AcquireCall {
     }
 
     /**
-     * A counted try is due (on the timer thread). It is sent, unless this call listens for the lock's release,
-     * the last attempt found it held by another owner on a quorum, that owner's keys have not expired since
-     * ({@link #quietUntil}), and it is not the call's last try: then the attempt could only find the lock still
-     * held, and the try is spent without sending (issue 18: thousands of subscribed waiters each polled every
-     * retry delay, and the nodes served thousands of scripts per release). The tries keep their schedule, so the
-     * call ends when a polling one would have; its last try is always sent, so a call never ends "taken" without
-     * having asked at its end. A release announced meanwhile wakes it as before.
+     * A counted try is due (on the timer thread). It is sent, unless the attempt could only find the lock still
+     * held and it is not the call's last try: either another call or lease of this instance has the turn on the
+     * key ({@link #othersTurn}; a lease's release wakes this call directly), or this call listens for the lock's release, the last attempt found
+     * it held by another owner on a quorum, and that owner's keys have not expired since ({@link #quietUntil}).
+     * The try is then spent without sending (issue 18: thousands of subscribed waiters each polled every retry
+     * delay, and the nodes served thousands of scripts per release). The tries keep their schedule, so the call
+     * ends when a polling one would have; its last try is always sent, so a call never ends "taken" without having
+     * asked at its end. A release announced meanwhile wakes it as before.
      */
     private void due() {
         long now = System.nanoTime();
-        if (result.isDone() || !listening || attempts + 1 >= maxAttempts || now - quietUntil >= 0) {
+        if (result.isDone()) {
             attempt(true);
             return;
         }
-        attempts++;
-        unsent++;
-        long delayNanos = Math.min(retryDelayNanos(), quietUntil - now);
-        nextCountedAt = now + delayNanos;
-        if (!outOfBudget(now, delayNanos)) {
-            waitUntilDue(delayNanos);
+        long othersTurn = othersTurn(now);
+        if (othersTurn == 0 && (!listening || now - quietUntil >= 0)) {
+            attempt(true);
+            return;
         }
+        // Never past the other's turn (a lease's validity, an attempt's node timeout): the lock may be free then.
+        long delayNanos = Math.min(retryDelayNanos(), othersTurn > 0 ? othersTurn + ONE_MILLI : quietUntil - now);
+        if (!maySpendUnsent(now, delayNanos)) {
+            attempt(true);
+            return;
+        }
+        spendUnsent(now, delayNanos);
     }
 
     /** Fails the call when the next try, {@code delayNanos} from {@code now}, would start past the acquire timeout. */
@@ -342,6 +416,13 @@ final class AcquireCall {
 
     private void lookWhetherFree() {
         if (result.isDone()) {
+            return;
+        }
+        if (options.releaseNotifications() && mutex.waiters().heldHere(target.key())) {
+            // A lease of this instance holds the key now, and this call has joined the waiters: that lease's
+            // release wakes it here, and any later one is announced. A look could only say "held" (issue 18: a
+            // burst of 10,000 calls sent 10,000 of them).
+            listening = true;
             return;
         }
         engine.fanOut(target.patient(), new Operation.Look(target, value)).decided.thenAccept(b -> {

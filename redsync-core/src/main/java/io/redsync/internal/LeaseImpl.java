@@ -19,7 +19,7 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 
 /** A held lock. Thread-safe: its deadline, extensions, loss and release are kept by {@link Validity}. */
-final class LeaseImpl implements Lease {
+final class LeaseImpl implements Lease, Waiters.Turn {
     private static final Logger LOG = LoggerFactory.getLogger(Lease.class);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
@@ -51,6 +51,12 @@ final class LeaseImpl implements Lease {
     @Override
     public String value() {
         return value;
+    }
+
+    /** Its turn on the key lasts while it holds the lock ({@link Waiters}). */
+    @Override
+    public long endsInNanos(long now) {
+        return validity.remainingNanos(now);
     }
 
     @Override
@@ -279,7 +285,11 @@ final class LeaseImpl implements Lease {
         long start = System.nanoTime();
         long deadline = validity.deadline();
         return mutex.engine().telemetry.released(this, mutex.engine().fanOut(target, new Operation.Release(target, value)).decided
-                .thenApply(b -> Redlock.released(name(), b, deadline - start > 0)));
+                .thenApply(b -> {
+                    // Whatever the outcome: a waiter of this instance tries now (or finds the keys' TTL).
+                    mutex.waiters().releasedHere(target.key(), this);
+                    return Redlock.released(name(), b, deadline - start > 0);
+                }));
     }
 
     @Override
