@@ -5,6 +5,7 @@ import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
+import io.redsync.internal.othersTurnNanos
 import io.redsync.lettuce.LettuceNode
 import io.redsync.testkit.RedisNode
 import io.redsync.testkit.fixtures.awaitUntil
@@ -15,9 +16,9 @@ import java.util.concurrent.ExecutionException
 import java.util.concurrent.TimeUnit
 
 /**
- * Lock calls of one instance take turns on a key (issue 18): while a lease of the instance holds it, or another
- * call's attempt is in flight, a call sends nothing, since the nodes could only answer "taken"; the lease's
- * release wakes one waiting call at once. A burst of 10,000 calls in one process used to send 10,000 acquires and
+ * Lock calls of one instance take turns on a key (issue 18): while a lease of the instance holds it, another
+ * call's attempt is in flight, or such an attempt found another owner holding it, a call sends nothing, since the
+ * nodes could only answer "taken"; the lease's release (or the other owner's, announced) wakes one waiting call. A burst of 10,000 calls in one process used to send 10,000 acquires and
  * as many follow-ups, and the first holders' releases queued behind them longer than the node timeout.
  */
 class LocalTurnSpec : FunSpec({
@@ -84,6 +85,46 @@ class LocalTurnSpec : FunSpec({
             val waiter = redsync.lockAsync("expiring", LockOptions.builder().tries(10)
                 .retryDelay(RetryDelay.constant(Duration.ofSeconds(60))).build())
             waiter.get(20, TimeUnit.SECONDS).use { it.isValid shouldBe true }
+        }
+    }
+
+    test("while another process holds the lock, one call of the instance asks and its siblings wait with it") {
+        nodes.redsync().use { other ->
+            nodes.redsync().use { redsync ->
+                redsync.lock("warm-up").close()
+                val holder = other.lock("shared", LockOptions.builder().expiry(Duration.ofSeconds(60)).build())
+                resetStats()
+                // Tries a minute apart: only wake-ups can get them the lock within the wait below.
+                val options = LockOptions.builder().tries(10).retryDelay(RetryDelay.constant(Duration.ofSeconds(60))).build()
+                val calls = List(5) { redsync.lockAsync("shared", options).thenCompose { it.releaseAsync() } }
+                // The first call's attempt finds the holder and looks once subscribed; the four others waited for
+                // that attempt and then for the holder, as the first one does. Polling, or asking for themselves,
+                // each would have sent its own attempt.
+                awaitUntil("the first call looked") { nodes.nodes().all { it.commandCalls("get") >= 1L } }
+                nodes.nodes().forEach { it.acquires() shouldBe 1L }
+                // The release is announced: one call is woken, and each one's release wakes the next.
+                holder.close()
+                calls.forEach { it.get(10, TimeUnit.SECONDS) }
+            }
+        }
+    }
+
+    test("a call that stops waiting leaves nothing behind that holds back later calls") {
+        nodes.redsync().use { other ->
+            nodes.redsync().use { redsync ->
+                val holder = other.lock("left", LockOptions.builder().expiry(Duration.ofSeconds(60)).build())
+                // Each found another owner holding the lock, then gave up: nobody of this instance listens for
+                // that owner's release, so what they learned must not make a later call wait for it.
+                shouldThrow<LockTakenException> { redsync.lock("left", LockOptions.builder().tries(1).build()) }
+                redsync.mutex("left").othersTurnNanos() shouldBe 0L
+                shouldThrow<LockTakenException> {
+                    redsync.lock("left", LockOptions.builder().tries(3).retryDelay(RetryDelay.constant(ms(20))).build())
+                }
+                redsync.mutex("left").othersTurnNanos() shouldBe 0L
+                holder.close()
+                redsync.lock("left", LockOptions.builder().tries(1).build()).close()
+                redsync.mutex("left").othersTurnNanos() shouldBe 0L
+            }
         }
     }
 

@@ -82,6 +82,8 @@ final class AcquireCall implements Waiters.Turn {
     private volatile long quietUntil;
     /** Tries spent without sending, for the failure's message. */
     private volatile int unsent;
+    /** Whether this call has sent an attempt: only then can it know something a release since made stale. */
+    private volatile boolean sentAny;
     /** Whether this call listens: its subscription is active and the look taken then found the lock held. */
     private volatile boolean listening;
     /** The last attempt that failed, for the exception if a try spent without sending ends the call. */
@@ -238,6 +240,7 @@ final class AcquireCall implements Waiters.Turn {
             attempts++;
         }
         wake.use();
+        sentAny = true;
         // Refresh (a key with our token counts as ours) only after a counted try of ours was sent: tries spent
         // unsent wrote nothing.
         Attempt attempt = new Attempt(this, attempts - unsent > 1);
@@ -274,7 +277,7 @@ final class AcquireCall implements Waiters.Turn {
     /** The attempt did not get the lock (or gave it back) and its cleanup answered: end, wait, or try again. */
     void failed(Attempt last) {
         current = null;
-        mutex.waiters().give(target.key(), this);
+        long quiet = options.releaseNotifications() ? Redlock.quietMillis(last.ballot(), LONGEST_QUIET_MILLIS) : -1;
         if (result.isDone()) {
             settled.complete(null);
             return;
@@ -292,7 +295,6 @@ final class AcquireCall implements Waiters.Turn {
             return;
         }
         long now = System.nanoTime();
-        long quiet = options.releaseNotifications() ? Redlock.quietMillis(last.ballot(), LONGEST_QUIET_MILLIS) : -1;
         quietUntil = now + (quiet < 0 ? 0 : TimeUnit.MILLISECONDS.toNanos(quiet));
         long delayNanos = resumed ? Math.max(0, nextCountedAt - now) : retryDelayNanos();
         // Never wait past the holder's TTL: once its keys expire the lock is free, announced or not.
@@ -312,14 +314,19 @@ final class AcquireCall implements Waiters.Turn {
             attempt(true);
             return;
         }
+        // What this attempt learned is the instance's: while another owner holds the lock (its release will be
+        // announced to this call, which keeps listening), the siblings that waited for this attempt keep waiting
+        // too, instead of each asking for themselves.
+        mutex.waiters().heldElsewhere(target.key(), this, quiet);
         waitUntilDue(delayNanos);
     }
 
     /**
      * A counted try is due (on the timer thread). It is sent, unless the attempt could only find the lock still
      * held and it is not the call's last try: either another call or lease of this instance has the turn on the
-     * key ({@link #othersTurn}; a lease's release wakes this call directly), or this call listens for the lock's release, the last attempt found
-     * it held by another owner on a quorum, and that owner's keys have not expired since ({@link #quietUntil}).
+     * key ({@link #othersTurn}; a lease's release wakes this call directly), or this call listens for the lock's
+     * release, the last attempt found it held by another owner on a quorum, and that owner's keys have not expired
+     * since ({@link #quietUntil}).
      * The try is then spent without sending (issue 18: thousands of subscribed waiters each polled every retry
      * delay, and the nodes served thousands of scripts per release). The tries keep their schedule, so the call
      * ends when a polling one would have; its last try is always sent, so a call never ends "taken" without having
@@ -399,7 +406,8 @@ final class AcquireCall implements Waiters.Turn {
      * nodes' pub/sub, {@code lettuce.Subscriptions}). A release between our failed attempt and the subscription would
      * be missed: once the first subscription is active, look (GET) whether the lock is free on a quorum now, and try
      * at once if it is. Only a look: an attempt made then whether or not the lock was free would be one more than
-     * {@code tries}.
+     * {@code tries}. No look when the call has sent nothing yet, or a lease of this instance holds the key
+     * ({@link #lookWhetherFree}).
      */
     private void startWaiting() {
         if (!options.releaseNotifications() || waiting != null) {
@@ -418,10 +426,11 @@ final class AcquireCall implements Waiters.Turn {
         if (result.isDone()) {
             return;
         }
-        if (options.releaseNotifications() && mutex.waiters().heldHere(target.key())) {
-            // A lease of this instance holds the key now, and this call has joined the waiters: that lease's
-            // release wakes it here, and any later one is announced. A look could only say "held" (issue 18: a
-            // burst of 10,000 calls sent 10,000 of them).
+        if (!sentAny || mutex.waiters().heldHere(target.key())) {
+            // Nothing to look for. A call that has sent nothing yet (its tries so far were spent while a sibling
+            // had the turn) knows nothing a release could have made stale, and every release from now on reaches
+            // it. And while a lease of this instance holds the key, a look could only say "held"; that lease's
+            // release wakes a waiter here. (Issue 18: a burst of 10,000 calls sent 10,000 looks.)
             listening = true;
             return;
         }

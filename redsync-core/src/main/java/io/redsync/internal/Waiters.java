@@ -54,6 +54,9 @@ final class Waiters {
     /** How long a release announced by fewer than a quorum of nodes waits for more copies before it wakes. */
     private static final long GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
+    /** The longest a released lease's turn waits for the waiter woken for it (a bound; it is claimed at once). */
+    private static final long HANDOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
     /** The turns map is swept of ended turns when it grows past this, then past twice what the sweep left. */
     private static final int SWEEP_FLOOR = 1024;
 
@@ -166,6 +169,27 @@ final class Waiters {
         return turns.size();
     }
 
+    /**
+     * {@code attempt}'s turn ends: it failed, and its call waits on, listening for the key's releases. When it found
+     * another owner holding the lock on a quorum, that owner's release will be announced, and until then (at most
+     * {@code quietMillis}: the holder's keys expire, or the bound for lost announcements) the other calls of this
+     * instance keep waiting too, as that attempt's own call does ({@code quietMillis} &lt; 0: nothing certain will
+     * be announced, and the turn is simply given back). Any announcement for the key, or the last of its waiters
+     * leaving, ends that: the knowledge is stale then, or nobody would hear the release.
+     */
+    void heldElsewhere(String key, Turn attempt, long quietMillis) {
+        if (quietMillis > 0) {
+            turns.replace(key, attempt, new Elsewhere(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(quietMillis)));
+        } else {
+            turns.remove(key, attempt);
+        }
+    }
+
+    /** Ends an {@link Elsewhere} turn on {@code key}, if that is what it has. */
+    private void forgetElsewhere(String key) {
+        turns.computeIfPresent(key, (k, turn) -> turn instanceof Elsewhere ? null : turn);
+    }
+
     /** {@code turn} ends without a release (an attempt failed, a call ended, a lease was given back unseen). */
     void give(String key, Turn turn) {
         turns.remove(key, turn);
@@ -177,12 +201,44 @@ final class Waiters {
      * copies of this release, and wake nobody else.
      */
     void releasedHere(String key, LeaseImpl lease) {
-        if (!turns.remove(key, lease)) {
+        Watch watch = byKey.get(key);
+        if (watch == null) {
+            turns.remove(key, lease);
             return;
         }
-        Watch watch = byKey.get(key);
-        if (watch != null) {
-            watch.releasedHere(LockNode.announcementOf(lease.value()));
+        // The turn passes to the waiter this wakes: until it sends its attempt (a thread hop away), the others
+        // keep waiting instead of racing it.
+        Handoff handoff = new Handoff(System.nanoTime() + HANDOFF_NANOS);
+        if (turns.replace(key, lease, handoff)) {
+            watch.releasedHere(LockNode.announcementOf(lease.value()), key, handoff);
+        }
+    }
+
+    /** A turn held by no call of this instance, until a deadline at most. */
+    private abstract static class Until implements Turn {
+        private final long until;
+
+        Until(long until) {
+            this.until = until;
+        }
+
+        @Override
+        public long endsInNanos(long now) {
+            return Math.max(0, until - now);
+        }
+    }
+
+    /** A released lease's turn on its way to the waiter woken for it: replaced when that one sends its attempt. */
+    private static final class Handoff extends Until {
+        Handoff(long until) {
+            super(until);
+        }
+    }
+
+    /** Another owner holds the lock (an attempt of this instance found it): until its release is announced. */
+    private static final class Elsewhere extends Until {
+        Elsewhere(long until) {
+            super(until);
         }
     }
 
@@ -205,12 +261,15 @@ final class Waiters {
 
         /** Stops passing announcements to this listener; the last one to leave unsubscribes. Idempotent. */
         void leave() {
-            byKey.computeIfPresent(key, (k, watch) -> watch.remove(listener) ? null : watch);
+            if (byKey.computeIfPresent(key, (k, watch) -> watch.remove(listener) ? null : watch) == null) {
+                forgetElsewhere(key); // nobody of this instance listens for the key's release any more
+            }
         }
     }
 
     /** Everything about one watched key. */
     private final class Watch {
+        private final String key;
         final CompletableFuture<Void> active = new CompletableFuture<>();
         private final List<CompletionStage<LockNode.Subscription>> subscriptions = new ArrayList<>();
         /** Guarded by this; iteration order is joining order. */
@@ -225,6 +284,7 @@ final class Waiters {
         private Timeout grace;
 
         Watch(String key) {
+            this.key = key;
             AtomicInteger failed = new AtomicInteger();
             for (int i = 0; i < nodes.length; i++) {
                 int node = i;
@@ -268,6 +328,8 @@ final class Waiters {
 
         /** One node's copy of a release announcement, on its I/O thread. */
         private void announced(int node, String announcement) {
+            // Whatever another owner's hold was known to last, it was released (the waiter woken tries now).
+            forgetElsewhere(key);
             boolean wake = false;
             Timeout stale = null;
             synchronized (this) {
@@ -302,12 +364,16 @@ final class Waiters {
             }
         }
 
-        /** This instance released the key: wakes a waiter unless a quorum's copies of the release already did. */
-        private void releasedHere(String announcement) {
+        /**
+         * This instance released the key: wakes a waiter unless a quorum's copies of the release already did; the
+         * {@code handoff} turn ends when nobody takes the wake-up.
+         */
+        private void releasedHere(String announcement, String key, Handoff handoff) {
             Timeout stale;
             synchronized (this) {
                 long now = System.nanoTime();
                 if (announcement.equals(release) && now - releaseAt <= COPY_WINDOW_NANOS && woken) {
+                    turns.remove(key, handoff);
                     return;
                 }
                 if (!announcement.equals(release) || now - releaseAt > COPY_WINDOW_NANOS) {
@@ -324,7 +390,11 @@ final class Waiters {
             if (stale != null) {
                 stale.cancel();
             }
-            wakeOne(announcement);
+            wakeOn.execute(() -> {
+                if (!offer(announcement)) {
+                    turns.remove(key, handoff);
+                }
+            });
         }
 
         /** On the timer thread: a release announced by fewer than a quorum wakes a waiter now. */
@@ -350,15 +420,16 @@ final class Waiters {
             wakeOn.execute(() -> offer(announcement));
         }
 
-        /** Longest waiting first, until one takes it. */
-        private void offer(String announcement) {
+        /** Longest waiting first, until one takes it; false if none did. */
+        private boolean offer(String announcement) {
             for (Object listener : listeners()) {
                 @SuppressWarnings("unchecked")
                 Predicate<String> l = (Predicate<String>) listener;
                 if (l.test(announcement)) {
-                    return;
+                    return true;
                 }
             }
+            return false;
         }
     }
 }

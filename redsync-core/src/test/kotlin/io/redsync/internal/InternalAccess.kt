@@ -16,3 +16,12 @@ fun Mutex.lockWithToken(token: String, tries: Int): io.redsync.Lease =
 object Fences {
     fun counterKey(key: String): String = FenceKeys.counterKey(key)
 }
+
+/**
+ * How long at most another lock call or lease of this mutex's instance has the turn on its key from now (0:
+ * nobody has), as a call of the instance about to send would see it.
+ */
+fun Mutex.othersTurnNanos(): Long {
+    val mutex = this as MutexImpl
+    return mutex.waiters().othersTurn(mutex.target().key(), Waiters.Turn { 0L }, System.nanoTime())
+}
