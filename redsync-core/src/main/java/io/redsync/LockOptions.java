@@ -137,8 +137,10 @@ public final class LockOptions {
      * {@link #releaseNotifications()}, a waiter subscribed to the lock's release announcements spends a due try
      * without sending while its last attempt found another owner holding the lock on a quorum, nothing was
      * announced and that owner's keys have not expired (at most 5 s, for announcements lost), and also while a
-     * lease of the same {@code Redsync} instance holds the lock or another call of the instance has an attempt in
-     * flight for it; its last try is always sent. Attempts made because a release was announced do not count.
+     * lease of the same {@code Redsync} instance holds the lock, another call of the instance has an attempt in
+     * flight for it, or such an attempt found another owner holding it (until that owner's release is announced
+     * or its keys expire, at most 5 s); its last try is always sent. Attempts made because a release was announced
+     * do not count.
      *
      * @return the number of tries (default 32; 1 = no retry)
      * @since 0.1.0
