@@ -102,10 +102,12 @@ class CoroutineRedsyncSpec : FunSpec({
                 thread.use {
                     withContext(thread) {
                         val turns = AtomicInteger()
+                        val calling = AtomicInteger()
                         var inside = 0 // only ever touched on the one thread, under the lock
                         val holder = redsync.lock("one")
                         val waiters = (1..200).map {
                             launch {
+                                calling.incrementAndGet()
                                 redsync.withLock("one") {
                                     inside++
                                     yield() // another coroutine of this thread runs now; none may enter
@@ -116,8 +118,10 @@ class CoroutineRedsyncSpec : FunSpec({
                             }
                         }
                         // Waiters are suspended in lock(), not parked: this coroutine, on the same single
-                        // thread, runs while all 200 have made their first attempt, and then releases.
-                        awaitUntil("all 200 waiters made an attempt", 30.seconds) { counting[0].acquires.get() >= 201 }
+                        // thread, runs again once all 200 have called it, and then releases. (They send nothing
+                        // while the holder, of the same instance, holds the lock: one attempt was the holder's.)
+                        awaitUntil("all 200 waiters called lock()", 30.seconds) { calling.get() == 200 }
+                        counting[0].acquires.get() shouldBe 1
                         turns.get() shouldBe 0
                         holder.release()
                         withTimeout(60.seconds) { waiters.forEach { it.join() } }
