@@ -182,12 +182,8 @@ final class AcquireCall implements Waiters.Turn {
             startWaiting();
             long now = System.nanoTime();
             long othersTurn = othersTurn(now);
-            if (othersTurn > 0) {
-                long delayNanos = Math.min(retryDelayNanos(), othersTurn + ONE_MILLI);
-                if (maySpendUnsent(now, delayNanos)) {
-                    spendUnsent(now, delayNanos);
-                    return;
-                }
+            if (othersTurn > 0 && spendUnsentWithin(now, othersTurn + ONE_MILLI)) {
+                return;
             }
         }
         attempt(true);
@@ -212,22 +208,39 @@ final class AcquireCall implements Waiters.Turn {
     }
 
     /**
-     * Whether the try due now may be spent without sending, the next being due {@code delayNanos} from {@code now}:
-     * never the last try, and never when nothing was sent yet and the acquire timeout would end before the next
-     * try (every call that fails has asked the nodes at least once, and its exception reports that answer).
+     * Spends the try due now without sending, if it may be, and with it every later try due within
+     * {@code horizonNanos}, while the lock is known held (another's turn, or another owner's quiet time): they
+     * could only find it held too. One wait then covers them all, ending at the next try due after the horizon, or
+     * at the horizon, whichever is first, so a crowd of waiters does not wake the timer once per waiter and retry
+     * delay just to spend tries (with an acquire timeout, one try at a time: the call must fail at the try whose
+     * wait would pass it, not before). Never the last try, and never when nothing was sent yet and the acquire
+     * timeout would end before the next try (every call that fails has asked the nodes at least once, and its
+     * exception reports that answer).
+     *
+     * @return false when the try due now may not be spent (nothing was spent): it is to be sent
      */
-    private boolean maySpendUnsent(long now, long delayNanos) {
-        return attempts + 1 < maxAttempts && (lastFailed != null || !hasBudget || now + delayNanos - budgetDeadline < 0);
-    }
-
-    /** Spends the try due now without sending and waits {@code delayNanos} for the next one. */
-    private void spendUnsent(long now, long delayNanos) {
+    private boolean spendUnsentWithin(long now, long horizonNanos) {
+        if (attempts + 1 >= maxAttempts) {
+            return false;
+        }
+        long wait = retryDelayNanos(attempts + 1);
+        if (lastFailed == null && hasBudget && now + Math.min(wait, horizonNanos) - budgetDeadline >= 0) {
+            return false;
+        }
         attempts++;
         unsent++;
+        while (!hasBudget && wait < horizonNanos && attempts + 1 < maxAttempts) {
+            // The next try is due within the horizon as well: spent now, at no timer of its own.
+            attempts++;
+            unsent++;
+            wait += retryDelayNanos(attempts);
+        }
+        long delayNanos = Math.min(wait, horizonNanos);
         nextCountedAt = now + delayNanos;
         if (!outOfBudget(now, delayNanos)) {
             waitUntilDue(delayNanos);
         }
+        return true;
     }
 
     private void attempt(boolean counts) {
@@ -344,12 +357,9 @@ final class AcquireCall implements Waiters.Turn {
             return;
         }
         // Never past the other's turn (a lease's validity, an attempt's node timeout): the lock may be free then.
-        long delayNanos = Math.min(retryDelayNanos(), othersTurn > 0 ? othersTurn + ONE_MILLI : quietUntil - now);
-        if (!maySpendUnsent(now, delayNanos)) {
+        if (!spendUnsentWithin(now, othersTurn > 0 ? othersTurn + ONE_MILLI : quietUntil - now)) {
             attempt(true);
-            return;
         }
-        spendUnsent(now, delayNanos);
     }
 
     /** Fails the call when the next try, {@code delayNanos} from {@code now}, would start past the acquire timeout. */
@@ -388,9 +398,14 @@ final class AcquireCall implements Waiters.Turn {
     }
 
     private long retryDelayNanos() {
-        Duration delay = options.retryDelay().delay(attempts);
+        return retryDelayNanos(attempts);
+    }
+
+    /** The wait after {@code tried} tries, as the options' policy says. */
+    private long retryDelayNanos(int tried) {
+        Duration delay = options.retryDelay().delay(tried);
         if (delay == null || delay.isNegative()) {
-            throw new IllegalStateException("retryDelay returned " + delay + " for attempt " + attempts
+            throw new IllegalStateException("retryDelay returned " + delay + " for attempt " + tried
                     + " of lock '" + target.lockName() + "'; a retry delay must be a non-negative Duration");
         }
         return delay.toNanos();

@@ -4,14 +4,15 @@ import io.netty.util.Timeout;
 import io.redsync.spi.LockNode;
 
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 /**
@@ -70,6 +71,8 @@ final class Waiters {
      */
     private final ConcurrentHashMap<String, Turn> turns = new ConcurrentHashMap<>();
     private volatile int sweepAt = SWEEP_FLOOR;
+    /** Joining order of the listeners ({@link Watch#add}). */
+    private final AtomicLong places = new AtomicLong();
 
     /** Where wake-ups are offered: the workers, never the I/O thread an announcement came on (see {@code wakeOne}). */
     private final Executor wakeOn;
@@ -91,12 +94,13 @@ final class Waiters {
      * is offered it if not. Listeners run on I/O threads or the timer thread and must be quick.
      */
     Entry join(String key, Predicate<String> listener) {
+        long[] place = new long[1];
         Watch watch = byKey.compute(key, (k, existing) -> {
             Watch w = existing != null ? existing : new Watch(k);
-            w.add(listener);
+            place[0] = w.add(listener);
             return w;
         });
-        return new Entry(key, listener, watch.active);
+        return new Entry(key, place[0], watch.active);
     }
 
     /**
@@ -245,12 +249,13 @@ final class Waiters {
     /** One listener's membership. */
     final class Entry {
         private final String key;
-        private final Predicate<String> listener;
+        /** Its place in the joining order. */
+        private final long place;
         private final CompletableFuture<Void> active;
 
-        private Entry(String key, Predicate<String> listener, CompletableFuture<Void> active) {
+        private Entry(String key, long place, CompletableFuture<Void> active) {
             this.key = key;
-            this.listener = listener;
+            this.place = place;
             this.active = active;
         }
 
@@ -261,7 +266,7 @@ final class Waiters {
 
         /** Stops passing announcements to this listener; the last one to leave unsubscribes. Idempotent. */
         void leave() {
-            if (byKey.computeIfPresent(key, (k, watch) -> watch.remove(listener) ? null : watch) == null) {
+            if (byKey.computeIfPresent(key, (k, watch) -> watch.remove(place) ? null : watch) == null) {
                 forgetElsewhere(key); // nobody of this instance listens for the key's release any more
             }
         }
@@ -272,8 +277,12 @@ final class Waiters {
         private final String key;
         final CompletableFuture<Void> active = new CompletableFuture<>();
         private final List<CompletionStage<LockNode.Subscription>> subscriptions = new ArrayList<>();
-        /** Guarded by this; iteration order is joining order. */
-        private final LinkedHashSet<Predicate<String>> listeners = new LinkedHashSet<>();
+        /**
+         * By place in the joining order. Changed under this (so the last to leave unsubscribes); offers walk it
+         * without the lock and without copying it: a copy per release of thousands of waiters was most of the
+         * workers' time in a crowd (issue 18).
+         */
+        private final ConcurrentSkipListMap<Long, Predicate<String>> listeners = new ConcurrentSkipListMap<>();
         // The release being announced, guarded by this: its announcement, first copy's time, the nodes whose
         // copy arrived (bit per node), whether its waiters were woken, and a number telling releases apart.
         private String release;
@@ -305,17 +314,17 @@ final class Waiters {
             }
         }
 
-        synchronized void add(Predicate<String> listener) {
-            listeners.add(listener);
+        /** Adds {@code listener} last; returns its place. */
+        synchronized long add(Predicate<String> listener) {
+            // Unique across watches, so an entry leaving twice never removes a later listener of a new watch.
+            long place = places.getAndIncrement();
+            listeners.put(place, listener);
+            return place;
         }
 
-        synchronized Object[] listeners() {
-            return listeners.toArray();
-        }
-
-        /** Removes {@code listener}; when it was the last, unsubscribes and returns true. */
-        synchronized boolean remove(Predicate<String> listener) {
-            listeners.remove(listener);
+        /** Removes the listener at {@code place}; when it was the last, unsubscribes and returns true. */
+        synchronized boolean remove(long place) {
+            listeners.remove(place);
             if (!listeners.isEmpty()) {
                 return false;
             }
@@ -422,10 +431,8 @@ final class Waiters {
 
         /** Longest waiting first, until one takes it; false if none did. */
         private boolean offer(String announcement) {
-            for (Object listener : listeners()) {
-                @SuppressWarnings("unchecked")
-                Predicate<String> l = (Predicate<String>) listener;
-                if (l.test(announcement)) {
+            for (Predicate<String> listener : listeners.values()) {
+                if (listener.test(announcement)) {
                     return true;
                 }
             }
