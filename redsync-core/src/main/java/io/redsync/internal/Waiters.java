@@ -37,9 +37,11 @@ import java.util.function.Predicate;
  * the rest, nobody had a quorum, and all had to release what they took and back off. That split vote was
  * most of the 3-node handoff tail, and seven waiters sent seven attempts for one free lock.
  *
- * <p>It also knows, per key, who of this instance has the turn: a lease holding it, or a lock call whose attempt
- * is in flight ({@link #othersTurn}). The other lock calls of this instance on that key send nothing meanwhile:
- * the nodes could only answer "taken", or split the vote between siblings. When the lease is released here, one
+ * <p>It also knows, per key, who of this instance has the turn: a lease holding it, a lock call whose attempt is
+ * in flight, or, in between, what such an attempt left: another owner holds the lock until its release is
+ * announced ({@link #heldElsewhere}), or a released lease's turn is on its way to the waiter it woke
+ * ({@link #othersTurn}). The other lock calls of this instance on that key send nothing meanwhile: the nodes could
+ * only answer "taken", or split the vote between siblings. When the lease is released here, one
  * waiter is woken at once ({@link #releasedHere}), before the nodes' announcements arrive. So a crowd of calls on
  * one key in one process costs the nodes about one acquire per hand-off; without it, a burst of 10,000 calls sent
  * 10,000 acquires, each with a follow-up, and the releases of the first holders queued behind them on the one
@@ -115,9 +117,9 @@ final class Waiters {
     }
 
     /**
-     * Who of this instance has the turn on a key: a lock call whose attempt is in flight, or a lease. While
-     * another has it, a lock call of this instance sends nothing ({@link #othersTurn}): its attempt could only
-     * find the lock taken, or race its sibling for it.
+     * Who of this instance has the turn on a key: a lock call whose attempt is in flight, a lease, or a placeholder
+     * with a deadline (a hand-off, another owner's hold). While another has it, a lock call of this instance sends
+     * nothing ({@link #othersTurn}): its attempt could only find the lock taken, or race its sibling for it.
      */
     interface Turn {
         /** Whether this still has its turn: the attempt is in flight, or the lease holds the lock. */
