@@ -29,6 +29,7 @@ final class Workers implements Executor {
     private static final long CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final int max;
+    private final long checkNanos;
     private final ThreadPoolExecutor threads;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     /** Threads draining the queue now. */
@@ -39,7 +40,13 @@ final class Workers implements Executor {
     private long finishedAtLastCheck = -1;
 
     Workers(String name, int max) {
+        this(name, max, CHECK_NANOS);
+    }
+
+    /** With another check interval (for tests: a long one turns the stall check off). */
+    Workers(String name, int max, long checkNanos) {
         this.max = max;
+        this.checkNanos = checkNanos;
         AtomicInteger count = new AtomicInteger();
         this.threads = new ThreadPoolExecutor(0, max, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
             Thread t = new Thread(r, name + "-" + count.incrementAndGet());
@@ -70,7 +77,7 @@ final class Workers implements Executor {
             drainers.decrementAndGet();
         }
         if (checking.compareAndSet(false, true)) {
-            Scheduler.schedule(this::check, CHECK_NANOS);
+            Scheduler.schedule(this::check, checkNanos);
         }
     }
 
@@ -98,7 +105,7 @@ final class Workers implements Executor {
         finishedAtLastCheck = done;
         checking.set(false);
         if ((drainers.get() > 0 || !tasks.isEmpty()) && checking.compareAndSet(false, true)) {
-            Scheduler.schedule(this::check, CHECK_NANOS);
+            Scheduler.schedule(this::check, checkNanos);
         }
     }
 }
