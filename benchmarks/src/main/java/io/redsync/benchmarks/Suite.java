@@ -51,7 +51,9 @@ import java.util.stream.Collectors;
  * latency case; the first serves the 1-node cases), else 5 fresh {@code redis-server} processes from the
  * testkit. The full mode writes {@code docs/benchmarks.md} and {@code docs/benchmarks.png}; the quick mode
  * (and any partial run) writes under {@code benchmarks/target/bench-results/}; {@code -Dbench.out=DIR}
- * overrides. {@code -Dbench.only=latency,throughput,contention,crowd,handoff,burst} runs a subset (for profiling).
+ * overrides. {@code -Dbench.only=latency,throughput,contention,crowd,handoff,burst} runs a subset (for profiling);
+ * {@code -Dbench.handoffCrowds=5000} and {@code -Dbench.handoffHoldMs=6} change the hand-off crowds' sizes and
+ * hold (a run with either is a partial run: it does not write {@code docs/}).
  *
  * <p>Exits 1 when a contender failed cycles, broke mutual exclusion or left keys behind.
  */
@@ -67,7 +69,18 @@ public final class Suite {
                 long contWarmupMs, long contMs, int contRounds, int workers, long holdMicros,
                 int crowdWaiters, List<Integer> handoffCrowds, long handoffWarmupMs, long handoffMs, long probeMs,
                 List<Integer> bursts) {
+        /** The mode, with -Dbench.handoffCrowds=5000[,...] replacing its hand-off crowd sizes (partial runs). */
         static Mode of(String name) {
+            Mode mode = base(name);
+            String crowds = System.getProperty("bench.handoffCrowds", "");
+            return crowds.isBlank() ? mode : new Mode(mode.name, mode.latWarmup, mode.latCycles, mode.latRounds, mode.latBlock,
+                    mode.tputWarmupMs, mode.tputMs, mode.tputRounds, mode.callers, mode.contWarmupMs, mode.contMs, mode.contRounds,
+                    mode.workers, mode.holdMicros, mode.crowdWaiters,
+                    Arrays.stream(crowds.split(",")).map(String::trim).map(Integer::valueOf).toList(),
+                    mode.handoffWarmupMs, mode.handoffMs, mode.probeMs, mode.bursts);
+        }
+
+        private static Mode base(String name) {
             return switch (name) {
                 case "quick" -> new Mode("quick", 300, 1000, 2, 250, 800, 2000, 2, 64, 800, 3000, 2, 8, 50, 10_000,
                         List.of(1000), 1000, 3000, 2000, List.of(2000));
@@ -222,7 +235,8 @@ public final class Suite {
         }
         Path classes = Path.of(Suite.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath();
         Path module = classes.getParent().getParent();
-        if (mode.name.equals("full") && only.equals(WORKLOADS) && System.getProperty("bench.contenders", "").isBlank()) {
+        if (mode.name.equals("full") && only.equals(WORKLOADS) && System.getProperty("bench.contenders", "").isBlank()
+                && System.getProperty("bench.handoffCrowds") == null && System.getProperty("bench.handoffHoldMs") == null) {
             return module.getParent().resolve("docs");
         }
         return module.resolve("target").resolve("bench-results").resolve(mode.name);
@@ -725,7 +739,8 @@ public final class Suite {
     // ------------------------------------------------------------------------------------------ (6) hand-off crowds
 
     static final int HANDOFF_NAMES = 20;
-    static final long HANDOFF_HOLD_MILLIS = 2;
+    /** How long a crowd's holder keeps the lock; -Dbench.handoffHoldMs overrides it (partial runs). */
+    static final long HANDOFF_HOLD_MILLIS = Long.getLong("bench.handoffHoldMs", 2);
     static final String HANDOFF_OURS = "redsync coroutines, 1 node";
     static final String HANDOFF_OURS3 = "redsync coroutines, 3 nodes";
     static final String HANDOFF_REDISSON = "Redisson RLock async, 1 node";
