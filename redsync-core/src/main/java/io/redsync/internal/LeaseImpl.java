@@ -287,7 +287,7 @@ final class LeaseImpl implements Lease, Waiters.Turn {
         return mutex.engine().telemetry.released(this, mutex.engine().fanOut(target, new Operation.Release(target, value)).decided
                 .thenApply(b -> {
                     // Whatever the outcome: a waiter of this instance tries now (or finds the keys' TTL).
-                    mutex.waiters().releasedHere(target.key(), this);
+                    mutex.waiters().releasedHere(target.key(), this, value);
                     return Redlock.released(name(), b, deadline - start > 0);
                 }));
     }

@@ -60,6 +60,12 @@ final class Waiters {
     /** The longest a released lease's turn waits for the waiter woken for it (a bound; it is claimed at once). */
     private static final long HANDOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
+    /**
+     * How many listeners a release of this instance offers its wake-up to on the releasing thread
+     * ({@link #releasedHere}) before the rest of the walk moves to a worker: a bound on what an I/O thread does.
+     */
+    private static final int INLINE_OFFERS = 4;
+
     /** The turns map is swept of ended turns when it grows past this, then past twice what the sweep left. */
     private static final int SWEEP_FLOOR = 1024;
 
@@ -76,7 +82,10 @@ final class Waiters {
     /** Joining order of the listeners ({@link Watch#add}). */
     private final AtomicLong places = new AtomicLong();
 
-    /** Where wake-ups are offered: the workers, never the I/O thread an announcement came on (see {@code wakeOne}). */
+    /**
+     * Where wake-ups are offered: the workers, never the I/O thread an announcement came on (see {@code wakeOne});
+     * a release of this instance offers to its first few listeners itself ({@link #INLINE_OFFERS}).
+     */
     private final Executor wakeOn;
 
     /** Offering wake-ups on the announcing thread itself (for the model checker, which owns its threads). */
@@ -206,17 +215,17 @@ final class Waiters {
      * quorum's announcement of the release would wake one. The announcements that follow from the nodes are
      * copies of this release, and wake nobody else.
      */
-    void releasedHere(String key, LeaseImpl lease) {
+    void releasedHere(String key, Turn lease, String value) {
         Watch watch = byKey.get(key);
         if (watch == null) {
             turns.remove(key, lease);
             return;
         }
-        // The turn passes to the waiter this wakes: until it sends its attempt (a thread hop away), the others
-        // keep waiting instead of racing it.
+        // The turn passes to the waiter this wakes: until it sends its attempt (maybe a thread hop away), the
+        // others keep waiting instead of racing it.
         Handoff handoff = new Handoff(System.nanoTime() + HANDOFF_NANOS);
         if (turns.replace(key, lease, handoff)) {
-            watch.releasedHere(LockNode.announcementOf(lease.value()), key, handoff);
+            watch.releasedHere(LockNode.announcementOf(value), key, handoff);
         }
     }
 
@@ -401,11 +410,25 @@ final class Waiters {
             if (stale != null) {
                 stale.cancel();
             }
-            wakeOn.execute(() -> {
-                if (!offer(announcement)) {
-                    turns.remove(key, handoff);
+            // On the releasing thread (usually the I/O thread that carried the release's reply), for the first
+            // few listeners only: in a crowd the first one takes it, and its attempt goes out without a hop to a
+            // worker and back. A longer walk (listeners that are ending or already hold a wake-up) goes to a
+            // worker, as an announcement's does.
+            int offered = 0;
+            for (Predicate<String> listener : listeners.values()) {
+                if (offered++ == INLINE_OFFERS) {
+                    wakeOn.execute(() -> {
+                        if (!offer(announcement)) {
+                            turns.remove(key, handoff);
+                        }
+                    });
+                    return;
                 }
-            });
+                if (listener.test(announcement)) {
+                    return;
+                }
+            }
+            turns.remove(key, handoff);
         }
 
         /** On the timer thread: a release announced by fewer than a quorum wakes a waiter now. */

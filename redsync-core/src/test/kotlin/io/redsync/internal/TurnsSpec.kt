@@ -44,6 +44,59 @@ class TurnsSpec : FunSpec({
         waiters.othersTurn("k", self, now) shouldBe 0L
     }
 
+    /** Runs nothing until told: what a release hands to a worker stays visible here. */
+    class HeldTasks : java.util.concurrent.Executor {
+        val tasks = java.util.ArrayDeque<Runnable>()
+        override fun execute(command: Runnable) { tasks.add(command) }
+        fun runAll() { while (tasks.isNotEmpty()) tasks.poll().run() }
+    }
+
+    test("a release of this instance wakes its first waiter on the releasing thread itself") {
+        val worker = HeldTasks()
+        val waiters = Waiters(arrayOf(MemoryNode()), 1, worker)
+        val lease = FixedTurn(System.nanoTime() + 60_000_000_000)
+        val wokenOn = mutableListOf<Thread>()
+        waiters.join("k") { wokenOn += Thread.currentThread(); true }
+        waiters.join("k") { throw AssertionError("a second waiter was offered a release the first took") }
+        waiters.take("k", lease)
+        waiters.releasedHere("k", lease, "v")
+        wokenOn shouldBe listOf(Thread.currentThread())
+        worker.tasks.size shouldBe 0
+        // The turn is the woken waiter's until it sends (it would take it with its attempt).
+        waiters.othersTurn("k", FixedTurn(0), System.nanoTime()) shouldBeGreaterThan 0L
+    }
+
+    test("past the first few waiters, the walk moves to a worker, and still reaches one that takes it") {
+        val worker = HeldTasks()
+        val waiters = Waiters(arrayOf(MemoryNode()), 1, worker)
+        val lease = FixedTurn(System.nanoTime() + 60_000_000_000)
+        var declined = 0
+        var taken = 0
+        repeat(10) { waiters.join("k") { declined++; false } } // ending, or holding a wake-up already
+        waiters.join("k") { taken++; true }
+        waiters.take("k", lease)
+        waiters.releasedHere("k", lease, "v")
+        declined shouldBeLessThanOrEqual 4 // the releasing thread's share is bounded
+        taken shouldBe 0
+        worker.tasks.size shouldBe 1
+        worker.runAll()
+        taken shouldBe 1
+        waiters.othersTurn("k", FixedTurn(0), System.nanoTime()) shouldBeGreaterThan 0L
+    }
+
+    test("a release that no waiter takes leaves no turn behind, inline or on the worker") {
+        for (listeners in listOf(2, 10)) {
+            val worker = HeldTasks()
+            val waiters = Waiters(arrayOf(MemoryNode()), 1, worker)
+            val lease = FixedTurn(System.nanoTime() + 60_000_000_000)
+            repeat(listeners) { waiters.join("k") { false } }
+            waiters.take("k", lease)
+            waiters.releasedHere("k", lease, "v")
+            worker.runAll()
+            waiters.othersTurn("k", FixedTurn(0), System.nanoTime()) shouldBe 0L
+        }
+    }
+
     test("turns that ended unnoticed on keys never looked at again are swept as the record grows") {
         val waiters = Waiters(arrayOf(MemoryNode()), 1)
         val live = FixedTurn(System.nanoTime() + 60_000_000_000)
