@@ -245,7 +245,7 @@ final class Handoff {
     record Result(String contender, int waiters, int names, long holdMillis, long windowNanos, long acquisitions, long handoffs,
                   long releases, Histogram handoffWait, long redisCommands, long probeCommands, String topCommands, long gaveUp,
                   Map<String, Long> errors, long violations, Histogram probeAlone, long probeAloneFailures,
-                  Histogram probeCrowd, long probeCrowdFailures, String stop, double load) {
+                  double probeBeforeP99Ms, double probeAfterP99Ms, Histogram probeCrowd, long probeCrowdFailures, String stop, double load) {
         double handoffsPerSecond() {
             return handoffs * 1e9 / windowNanos;
         }

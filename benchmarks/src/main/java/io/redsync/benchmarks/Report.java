@@ -357,13 +357,14 @@ final class Report {
                 + "release: every command the node served in the window (INFO commandstats: lock, release, retries, "
                 + "subscriptions, PUBLISH) minus the probe's own (its commands per cycle measured alone), ÷ releases in the "
                 + "window; most served: the nodes' four most called commands in the window, per release (the probe's included). Probe: another name locked and unlocked by one thread in a loop (2 ms pause; redsync blocking "
-                + "`lock()`/`release()` on the same Redsync, Redisson `lock(8 s)`/`unlock()` on the same client): %d ms alone "
-                + "right before the crowd, then during the window. Gave up: lock calls that ended \"taken\" (redsync: "
+                + "`lock()`/`release()` on the same Redsync, Redisson `lock(8 s)`/`unlock()` on the same client): after %,d "
+                + "back-to-back cycles of warm-up, %d ms alone, half right before the crowd and half right after it (one histogram: the "
+                + "baseline is the same JVM's, not what the previous workload left), then during the window. Gave up: lock calls that ended \"taken\" (redsync: "
                 + "LockTakenException; Redisson: tryLockAsync false) and went round again. Stop: redsync cancels the scope "
                 + "(holders release in NonCancellable); Redisson's queued waiters drain (each takes the lock once and "
                 + "releases it at once). Load: the machine's 1-minute load average when the run started (2 cores, shared).%n%n",
                 Suite.HANDOFF_NAMES, Suite.HANDOFF_HOLD_MILLIS, Suite.HANDOFF_NAMES, s.mode.handoffMs(), s.mode.handoffWarmupMs(),
-                s.mode.probeMs()));
+                Suite.PROBE_WARMUP_CYCLES, s.mode.probeMs()));
         return out.toString();
     }
 

@@ -746,6 +746,12 @@ public final class Suite {
     static final String HANDOFF_REDISSON = "Redisson RLock async, 1 node";
     /** How long a stopped crowd may take to end (redsync: cancel; Redisson: drain). */
     static final long HANDOFF_STOP_MILLIS = 60_000;
+    /**
+     * The probe's cycles before its baseline is measured, back to back and discarded: enough for the JIT to compile
+     * its path (with a few hundred, its p99 alone was 3 to 7 ms; after the crowd, whose waiters use the same path,
+     * 1.5 ms).
+     */
+    static final int PROBE_WARMUP_CYCLES = 20_000;
     /** redsync waiters: as many tries as it takes, within a minute, as Redisson's tryLockAsync(60 s) waits. */
     static final LockOptions HANDOFF_WAITING = LockOptions.builder().tries(100_000).acquireTimeout(java.time.Duration.ofSeconds(60)).build();
 
@@ -766,11 +772,12 @@ public final class Suite {
                     Handoff.Result r = measureHandoff(c, waiters, names.size(), mine == ours3 ? 3 : 1, crowd, rec, probeCycle);
                     handoffs.add(r);
                     System.out.printf(Locale.ROOT, "[handoff] %,6d waiters %-30s %7.0f hand-offs/s  hand-off wait p50 %7.2f ms p99 %8.2f ms  "
-                                    + "%6.1f Redis cmds/release (%s)  probe p99 %7.2f ms alone, %8.2f ms in the crowd (%d/%d failed)  gave up %d  errors %s  "
+                                    + "%6.1f Redis cmds/release (%s)  probe p99 %7.2f ms alone (%.2f before, %.2f after), %8.2f ms in the crowd (%d/%d failed)  gave up %d  errors %s  "
                                     + "violations %d  stop: %s  load %.2f%n",
                             waiters, c, r.handoffsPerSecond(), BenchSupport.micros(r.handoffWait(), 50) / 1000,
                             BenchSupport.micros(r.handoffWait(), 99) / 1000, r.commandsPerRelease(), r.topCommands(),
-                            BenchSupport.micros(r.probeAlone(), 99) / 1000, BenchSupport.micros(r.probeCrowd(), 99) / 1000,
+                            BenchSupport.micros(r.probeAlone(), 99) / 1000, r.probeBeforeP99Ms(), r.probeAfterP99Ms(),
+                            BenchSupport.micros(r.probeCrowd(), 99) / 1000,
                             r.probeAloneFailures(), r.probeCrowdFailures(), r.gaveUp(), r.errors(), r.violations(), r.stop(), r.load());
                     if (r.violations() > 0) {
                         problems = true;
@@ -787,13 +794,19 @@ public final class Suite {
                                           Contenders.LockCycle probeCycle) throws Exception {
         String probeName = "bench:handoff-probe";
         double load = BenchSupport.loadAverage();
-        // The probe alone, right before the crowd: its latency and its own Redis commands per cycle.
+        // The probe alone: warmed first (its p99 alone was 0.65 ms in one run and 7 ms in another, depending on
+        // what had run before it), then half its time right before the crowd and half right after it, into one
+        // histogram: the baseline is then the same JVM's, not the state the previous workload left. Also its own
+        // Redis commands per cycle.
+        for (int i = 0; i < PROBE_WARMUP_CYCLES; i++) {
+            probeCycle.cycle(probeName);
+        }
         long a0 = commandsServed(nodes);
-        Handoff.Probe alone = new Handoff.Probe(probeCycle, probeName).start();
-        Thread.sleep(mode.probeMs);
-        alone.stop();
+        Handoff.Probe before = new Handoff.Probe(probeCycle, probeName).start();
+        Thread.sleep(mode.probeMs / 2);
+        before.stop();
         long a1 = commandsServed(nodes);
-        double probeCommandsPerCycle = (double) (a1 - a0) / Math.max(1, alone.cycles);
+        double probeCommandsPerCycle = (double) (a1 - a0) / Math.max(1, before.cycles);
 
         crowd.start();
         Thread.sleep(mode.handoffWarmupMs);
@@ -809,6 +822,11 @@ public final class Suite {
         Map<String, Long> c1 = commandCalls(nodes);
         during.stop();
         String stop = crowd.stop(HANDOFF_STOP_MILLIS);
+        Handoff.Probe after = new Handoff.Probe(probeCycle, probeName).start();
+        Thread.sleep(mode.probeMs / 2);
+        after.stop();
+        Histogram alone = before.latency.copy();
+        alone.add(after.latency);
         Map<String, Long> delta = new java.util.TreeMap<>();
         c1.forEach((k, v) -> {
             long d = v - c0.getOrDefault(k, 0L);
@@ -825,7 +843,8 @@ public final class Suite {
                 .collect(Collectors.joining(", "));
         return new Handoff.Result(c, waiters, names, HANDOFF_HOLD_MILLIS, window, rec.acquisitions.sum(), rec.handoffs.sum(),
                 rec.releases.sum(), rec.handoffWait, commands, Math.round(probeCommandsPerCycle * (probe1 - probe0)), top,
-                rec.gaveUp.sum(), Handoff.snapshot(rec.errors), rec.violations.get(), alone.latency, alone.failures,
+                rec.gaveUp.sum(), Handoff.snapshot(rec.errors), rec.violations.get(), alone, before.failures + after.failures,
+                BenchSupport.micros(before.latency, 99) / 1000, BenchSupport.micros(after.latency, 99) / 1000,
                 during.latency, during.failures, stop, load);
     }
 
