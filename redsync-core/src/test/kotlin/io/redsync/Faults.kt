@@ -23,7 +23,8 @@ class DelayingNode(
     val delayedAcquires = java.util.concurrent.atomic.AtomicInteger(Int.MAX_VALUE)
 
     /**
-     * What was sent to this node, in order: ("acquire"|"release", sent-at nanos, replied-at nanos, granted, owner value,
+     * What was sent to this node, in order: ("acquire"|"release", sent-at nanos, replied-at nanos (when this client had
+     * the reply), granted, owner value,
      * and for an acquire when the server's reply came in, before any hold-back: the command has run on the node then).
      */
     data class Sent(val op: String, val sentAt: Long, @Volatile var repliedAt: Long = Long.MAX_VALUE, @Volatile var granted: Boolean = false,
@@ -48,8 +49,8 @@ class DelayingNode(
     override fun subscribe(key: String, listener: java.util.function.Consumer<String>): CompletionStage<LockNode.Subscription> =
         delegate.subscribe(key, listener)
     override fun release(key: String, value: String): CompletionStage<Ownership> {
-        sent.add(Sent("release", System.nanoTime()))
-        return delegate.release(key, value)
+        val record = Sent("release", System.nanoTime(), value = value).also { sent.add(it) }
+        return delegate.release(key, value).whenComplete { _, _ -> record.repliedAt = System.nanoTime() }
     }
     override fun extend(key: String, value: String, expiryMillis: Long, setIfAbsent: Boolean): CompletionStage<Ownership> =
         later(delegate.extend(key, value, expiryMillis, setIfAbsent), extendDelayMs)
