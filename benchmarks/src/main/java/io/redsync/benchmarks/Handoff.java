@@ -241,11 +241,12 @@ final class Handoff {
         }
     }
 
-    /** One contender at one crowd size. */
+    /** One contender at one crowd size; {@code cpu}: CPU µs per hand-off in the window, by thread group (see {@link CpuUse}). */
     record Result(String contender, int waiters, int names, long holdMillis, long windowNanos, long acquisitions, long handoffs,
                   long releases, Histogram handoffWait, long redisCommands, long probeCommands, String topCommands, long gaveUp,
                   Map<String, Long> errors, long violations, Histogram probeAlone, long probeAloneFailures,
-                  double probeBeforeP99Ms, double probeAfterP99Ms, Histogram probeCrowd, long probeCrowdFailures, String stop, double load) {
+                  double probeBeforeP99Ms, double probeAfterP99Ms, Histogram probeCrowd, long probeCrowdFailures, Histogram floorAlone, Histogram floorCrowd,
+                  String stop, double load, String cpu) {
         double handoffsPerSecond() {
             return handoffs * 1e9 / windowNanos;
         }
@@ -256,6 +257,11 @@ final class Handoff {
 
         double probeRatio() {
             return BenchSupport.micros(probeCrowd, 99) / BenchSupport.micros(probeAlone, 99);
+        }
+
+        /** The same ratio for the floor probe: what the crowd does to raw Lettuce's two round trips. */
+        double floorRatio() {
+            return BenchSupport.micros(floorCrowd, 99) / BenchSupport.micros(floorAlone, 99);
         }
 
         long errorCount() {

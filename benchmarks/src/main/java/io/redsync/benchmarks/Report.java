@@ -318,7 +318,8 @@ final class Report {
                 + Suite.HANDOFF_HOLD_MILLIS + " ms (hand-off), 1 node\n\n");
         List<String[]> rows = BenchSupport.rows("waiters", "contender", "hand-offs/s", "÷ Redisson", "hand-off wait p50 ms",
                 "hand-off wait p99 ms", "Redis cmds / release", "÷ Redisson", "most served / release", "probe p99 ms: alone", "in the crowd",
-                "in ÷ alone", "probe failures", "gave up", "errors", "violations", "stop", "load");
+                "in ÷ alone", "floor probe p99 ms: alone", "in the crowd", "in ÷ alone", "probe failures", "gave up", "errors",
+                "violations", "stop", "load", "CPU µs per hand-off");
         List<Handoff.Result> sorted = new ArrayList<>(s.handoffs);
         List<String> order = List.of(Suite.HANDOFF_OURS, Suite.HANDOFF_OURS3, Suite.HANDOFF_REDISSON);
         sorted.sort(java.util.Comparator.comparingInt(Handoff.Result::waiters).thenComparingInt(r -> order.indexOf(r.contender())));
@@ -331,8 +332,10 @@ final class Report {
                     f2(BenchSupport.micros(r.handoffWait(), 50) / 1000), f2(BenchSupport.micros(r.handoffWait(), 99) / 1000),
                     f1(r.commandsPerRelease()), red == null ? "–" : f2(cmdRatio), r.topCommands(),
                     f2(BenchSupport.micros(r.probeAlone(), 99) / 1000), f2(BenchSupport.micros(r.probeCrowd(), 99) / 1000),
-                    f2(r.probeRatio()), r.probeAloneFailures() + " / " + r.probeCrowdFailures(), Long.toString(r.gaveUp()),
-                    r.errors().isEmpty() ? "0" : r.errors().toString(), Long.toString(r.violations()), r.stop(), f2(r.load())});
+                    f2(r.probeRatio()), f2(BenchSupport.micros(r.floorAlone(), 99) / 1000),
+                    f2(BenchSupport.micros(r.floorCrowd(), 99) / 1000), f2(r.floorRatio()),
+                    r.probeAloneFailures() + " / " + r.probeCrowdFailures(), Long.toString(r.gaveUp()),
+                    r.errors().isEmpty() ? "0" : r.errors().toString(), Long.toString(r.violations()), r.stop(), f2(r.load()), r.cpu()});
             if (ours && red != null) {
                 target(String.format(Locale.ROOT, "crowd of %,d: Redis commands per release ≤ 2× Redisson's", r.waiters()),
                         f2(cmdRatio) + "× (" + f1(r.commandsPerRelease()) + " vs " + f1(red.commandsPerRelease()) + ")", cmdRatio <= 2);
@@ -340,7 +343,7 @@ final class Report {
             if (ours && r.waiters() == 5000) {
                 target("uncontended lock p99 during a 5,000-waiter crowd ≤ 2× without it", f2(r.probeRatio()) + "× ("
                         + f2(BenchSupport.micros(r.probeCrowd(), 99) / 1000) + " vs " + f2(BenchSupport.micros(r.probeAlone(), 99) / 1000)
-                        + " ms)", r.probeRatio() <= 2);
+                        + " ms; raw Lettuce's floor probe in the same crowd: " + f2(r.floorRatio()) + "×)", r.probeRatio() <= 2);
             }
         }
         out.append(BenchSupport.table(rows, 2));
@@ -359,7 +362,7 @@ final class Report {
                 + "window; most served: the nodes' four most called commands in the window, per release (the probe's included). Probe: another name locked and unlocked by one thread in a loop (2 ms pause; redsync blocking "
                 + "`lock()`/`release()` on the same Redsync, Redisson `lock(8 s)`/`unlock()` on the same client): after %,d "
                 + "back-to-back cycles of warm-up, %d ms alone, half right before the crowd and half right after it (one histogram: the "
-                + "baseline is the same JVM's, not what the previous workload left), then during the window. Gave up: lock calls that ended \"taken\" (redsync: "
+                + "baseline is the same JVM's, not what the previous workload left), then during the window. Floor probe: at the same times, a second thread doing raw Lettuce's two round trips (SET NX PX, then compare-and-delete by EVALSHA) on another name, on the harness's own connections of the same client (so the same I/O threads): none of the contender's code is in its path, so its ratio is what the crowd's load does to any two round trips on this machine. CPU µs per hand-off: CPU time used in the window ÷ hand-offs, the JVM's (process CPU time, GC and JIT included; the four busiest thread groups named, the probes' threads among them) and the nodes' (INFO cpu). Gave up: lock calls that ended \"taken\" (redsync: "
                 + "LockTakenException; Redisson: tryLockAsync false) and went round again. Stop: redsync cancels the scope "
                 + "(holders release in NonCancellable); Redisson's queued waiters drain (each takes the lock once and "
                 + "releases it at once). Load: the machine's 1-minute load average when the run started (2 cores, shared).%n%n",

@@ -773,12 +773,14 @@ public final class Suite {
                     handoffs.add(r);
                     System.out.printf(Locale.ROOT, "[handoff] %,6d waiters %-30s %7.0f hand-offs/s  hand-off wait p50 %7.2f ms p99 %8.2f ms  "
                                     + "%6.1f Redis cmds/release (%s)  probe p99 %7.2f ms alone (%.2f before, %.2f after), %8.2f ms in the crowd (%d/%d failed)  gave up %d  errors %s  "
-                                    + "violations %d  stop: %s  load %.2f%n",
+                                    + "floor probe p99 %.2f ms alone, %.2f ms in the crowd  violations %d  stop: %s  load %.2f  CPU µs per hand-off: %s%n",
                             waiters, c, r.handoffsPerSecond(), BenchSupport.micros(r.handoffWait(), 50) / 1000,
                             BenchSupport.micros(r.handoffWait(), 99) / 1000, r.commandsPerRelease(), r.topCommands(),
                             BenchSupport.micros(r.probeAlone(), 99) / 1000, r.probeBeforeP99Ms(), r.probeAfterP99Ms(),
                             BenchSupport.micros(r.probeCrowd(), 99) / 1000,
-                            r.probeAloneFailures(), r.probeCrowdFailures(), r.gaveUp(), r.errors(), r.violations(), r.stop(), r.load());
+                            r.probeAloneFailures(), r.probeCrowdFailures(), r.gaveUp(), r.errors(),
+                            BenchSupport.micros(r.floorAlone(), 99) / 1000, BenchSupport.micros(r.floorCrowd(), 99) / 1000,
+                            r.violations(), r.stop(), r.load(), r.cpu());
                     if (r.violations() > 0) {
                         problems = true;
                         System.out.println("WARNING: handoff " + c + ": " + r.violations() + " mutual-exclusion violations");
@@ -793,6 +795,15 @@ public final class Suite {
     private Handoff.Result measureHandoff(String c, int waiters, int names, int nodes, Handoff.Crowd crowd, Handoff.Recorder rec,
                                           Contenders.LockCycle probeCycle) throws Exception {
         String probeName = "bench:handoff-probe";
+        String floorName = "bench:handoff-floor-probe";
+        // The floor probe: the same two round trips with raw Lettuce on the harness's own connections (same client,
+        // so the same I/O threads), none of the contender's code in its path. Beside the contender's probe it says
+        // how much of the probe's slowdown in the crowd the machine gives any two round trips.
+        List<RedisAsyncCommands<String, String>> floorNodes = new ArrayList<>();
+        for (int i = 0; i < nodes; i++) {
+            floorNodes.add(connections.get(i).async());
+        }
+        Contenders.LockCycle floorCycle = new Contenders.Floor(floorNodes, sha);
         double load = BenchSupport.loadAverage();
         // The probe alone: warmed first (its p99 alone was 0.65 ms in one run and 7 ms in another, depending on
         // what had run before it), then half its time right before the crowd and half right after it, into one
@@ -800,33 +811,56 @@ public final class Suite {
         // Redis commands per cycle.
         for (int i = 0; i < PROBE_WARMUP_CYCLES; i++) {
             probeCycle.cycle(probeName);
+            floorCycle.cycle(floorName);
         }
+        // Each probe's own Redis commands per cycle, counted with it running alone (these cycles are not recorded).
         long a0 = commandsServed(nodes);
+        Handoff.Probe counted = new Handoff.Probe(probeCycle, probeName).start();
+        Thread.sleep(mode.probeMs / 4);
+        counted.stop();
+        long a1 = commandsServed(nodes);
+        double probeCommandsPerCycle = (double) (a1 - a0) / Math.max(1, counted.cycles);
+        Handoff.Probe floorCounted = new Handoff.Probe(floorCycle, floorName).start();
+        Thread.sleep(mode.probeMs / 4);
+        floorCounted.stop();
+        long a2 = commandsServed(nodes);
+        double floorCommandsPerCycle = (double) (a2 - a1) / Math.max(1, floorCounted.cycles);
+        // The baseline: both probes at once, as in the crowd.
         Handoff.Probe before = new Handoff.Probe(probeCycle, probeName).start();
+        Handoff.Probe floorBefore = new Handoff.Probe(floorCycle, floorName).start();
         Thread.sleep(mode.probeMs / 2);
         before.stop();
-        long a1 = commandsServed(nodes);
-        double probeCommandsPerCycle = (double) (a1 - a0) / Math.max(1, before.cycles);
+        floorBefore.stop();
 
         crowd.start();
         Thread.sleep(mode.handoffWarmupMs);
         Handoff.Probe during = new Handoff.Probe(probeCycle, probeName).start();
+        Handoff.Probe floorDuring = new Handoff.Probe(floorCycle, floorName).start();
         Map<String, Long> c0 = commandCalls(nodes);
         long probe0 = during.cycles;
+        long floor0 = floorDuring.cycles;
+        CpuUse cpu0 = CpuUse.now(redisCpuSeconds(nodes));
         rec.openWindow();
         long t0 = System.nanoTime();
         Thread.sleep(mode.handoffMs);
         rec.closeWindow();
         long window = System.nanoTime() - t0;
+        String cpu = CpuUse.supported() ? CpuUse.now(redisCpuSeconds(nodes)).perEvent(cpu0, rec.handoffs.sum()) : "not measured";
         long probe1 = during.cycles;
+        long floor1 = floorDuring.cycles;
         Map<String, Long> c1 = commandCalls(nodes);
         during.stop();
+        floorDuring.stop();
         String stop = crowd.stop(HANDOFF_STOP_MILLIS);
         Handoff.Probe after = new Handoff.Probe(probeCycle, probeName).start();
+        Handoff.Probe floorAfter = new Handoff.Probe(floorCycle, floorName).start();
         Thread.sleep(mode.probeMs / 2);
         after.stop();
+        floorAfter.stop();
         Histogram alone = before.latency.copy();
         alone.add(after.latency);
+        Histogram floorAlone = floorBefore.latency.copy();
+        floorAlone.add(floorAfter.latency);
         Map<String, Long> delta = new java.util.TreeMap<>();
         c1.forEach((k, v) -> {
             long d = v - c0.getOrDefault(k, 0L);
@@ -842,10 +876,23 @@ public final class Suite {
                         : BenchSupport.f1((double) e.getValue() / releases)))
                 .collect(Collectors.joining(", "));
         return new Handoff.Result(c, waiters, names, HANDOFF_HOLD_MILLIS, window, rec.acquisitions.sum(), rec.handoffs.sum(),
-                rec.releases.sum(), rec.handoffWait, commands, Math.round(probeCommandsPerCycle * (probe1 - probe0)), top,
+                rec.releases.sum(), rec.handoffWait, commands, Math.round(probeCommandsPerCycle * (probe1 - probe0) + floorCommandsPerCycle * (floor1 - floor0)), top,
                 rec.gaveUp.sum(), Handoff.snapshot(rec.errors), rec.violations.get(), alone, before.failures + after.failures,
                 BenchSupport.micros(before.latency, 99) / 1000, BenchSupport.micros(after.latency, 99) / 1000,
-                during.latency, during.failures, stop, load);
+                during.latency, during.failures, floorAlone, floorDuring.latency, stop, load, cpu);
+    }
+
+    /** CPU seconds (used_cpu_sys + used_cpu_user, INFO cpu) the first {@code n} nodes have used so far, summed. */
+    double redisCpuSeconds(int n) {
+        double seconds = 0;
+        for (int node = 0; node < n; node++) {
+            for (String line : connections.get(node).sync().info("cpu").split("\r?\n")) {
+                if (line.startsWith("used_cpu_sys:") || line.startsWith("used_cpu_user:")) {
+                    seconds += Double.parseDouble(line.substring(line.indexOf(':') + 1).trim());
+                }
+            }
+        }
+        return seconds;
     }
 
     /** Calls per command ("set", "evalsha", ...) the first {@code n} nodes have served so far (INFO commandstats), summed. */

@@ -3,7 +3,9 @@ package io.redsync.benchmarks
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.longs.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.string.shouldNotContain
+import io.kotest.matchers.string.shouldStartWith
 import io.lettuce.core.RedisClient
 import io.lettuce.core.RedisURI
 import io.redsync.LockTakenException
@@ -46,6 +48,38 @@ class CrowdSmokeSpec : FunSpec({
         rec.handoffWait.totalCount shouldBe 1L
         rec.releases.sum() shouldBe 2L
         rec.violations.get() shouldBe 1L
+    }
+
+    test("CPU per hand-off: thread groups without their numbers, a busy group named, the nodes' share from INFO cpu") {
+        CpuUse.group("lettuce-nioEventLoop-4-1") shouldBe "lettuce-nioEventLoop"
+        CpuUse.group("DefaultDispatcher-worker-2") shouldBe "DefaultDispatcher-worker"
+        CpuUse.group("probe") shouldBe "probe"
+        CpuUse.supported() shouldBe true
+        val burned = java.util.concurrent.CountDownLatch(1)
+        val sampled = java.util.concurrent.CountDownLatch(1)
+        // Alive at both samples (a thread that ended in between is not counted), busy for 300 ms of CPU in between.
+        val burner = Thread({
+            val bean = java.lang.management.ManagementFactory.getThreadMXBean()
+            val start = bean.currentThreadCpuTime
+            var x = 1L
+            while (bean.currentThreadCpuTime - start < 300_000_000) x = x * 31 + 7
+            if (x == 42L) println(x)
+            burned.countDown()
+            sampled.await()
+        }, "burner-7")
+        val before = CpuUse.now(1.0)
+        burner.start()
+        burned.await()
+        val after = CpuUse.now(1.5)
+        sampled.countDown()
+        burner.join()
+        val text = after.perEvent(before, 1000)
+        text shouldStartWith "JVM "
+        // 300 ms over 1,000 events is at least 300 µs each, in the group "burner".
+        Regex("burner (\\d+)").find(text)!!.groupValues[1].toLong() shouldBeGreaterThanOrEqual 300L
+        text shouldContain "Redis 500;" // (1.5 s - 1.0 s) / 1,000
+        text shouldContain "KB per hand-off"
+        after.perEvent(before, 0) shouldBe "no events"
     }
 
     test("error types: wrappers unwrapped, quorum failures named with their node errors' causes, 'taken' plain") {
