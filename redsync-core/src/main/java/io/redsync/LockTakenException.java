@@ -56,6 +56,8 @@ public final class LockTakenException extends LockAcquisitionException {
      * How long until the other owner's keys expire on enough nodes for a quorum to be free, from the TTLs the
      * nodes reported in the last attempt, e.g. for an HTTP {@code Retry-After}. The holder may release earlier,
      * or extend. Zero after a split vote (the other owner held fewer than a quorum): a retry may succeed at once.
+     * The nodes do not say whose key they hold, so other owners each on fewer than a quorum but together on a quorum
+     * (three callers on three nodes, each first on one) look like one owner on a quorum: then this is their TTL.
      *
      * @return the time, or empty when a node reported a key without TTL
      * @since 0.1.0

@@ -111,7 +111,8 @@ public final class RedsyncLockProvider implements ExtensibleLockProvider {
 
     /**
      * Makes one attempt to take the job's lock; never waits for another holder. Only after a split vote (contenders
-     * each holding some nodes, none a quorum) it tries again after 5-50 ms, at most 5 times. Waits only for the
+     * each holding some nodes, none a quorum), or an attempt that may have been one (see {@link #maybeSplit}), it
+     * tries again after 5-50 ms, at most 5 attempts in all. Waits only for the
      * nodes' answers (bounded by the node timeout) and those short delays; an interrupt skips the run (empty) and
      * keeps the interrupt status.
      *
@@ -148,18 +149,18 @@ public final class RedsyncLockProvider implements ExtensibleLockProvider {
 
     /**
      * One attempt; another only after a split vote. Instances whose schedulers fire in the same millisecond can each
-     * take some nodes and none a quorum (Redlock's split vote, likely with a node down): every one of them would
-     * skip the run. Then, and only then, it tries again after a short random delay, at most {@value #SPLIT_VOTE_TRIES}
-     * times: contenders released their partial holds, so one wins and the others see a real holder and skip.
-     * A lock another instance holds on a quorum is never waited for.
+     * take some nodes and none a quorum (Redlock's split vote: with a node down, or three or more instances): every
+     * one of them would skip the run. Then, and only then, it tries again after a short random delay, at most
+     * {@value #SPLIT_VOTE_TRIES} attempts in all: contenders released their partial holds, so one wins and the others
+     * see a real holder and skip. A lock another instance holds on a quorum is never waited for.
      */
     private Lease attempt(String name, LockOptions options) {
         for (int attempt = 1; ; attempt++) {
+            long started = System.nanoTime();
             try {
                 return redsync.mutex(name, options).lock();
             } catch (LockTakenException e) {
-                boolean splitVote = e.holderTtl().map(Duration::isZero).orElse(false);
-                if (!splitVote || attempt >= SPLIT_VOTE_TRIES) {
+                if (!maybeSplit(e, options.expiry(), Duration.ofNanos(System.nanoTime() - started)) || attempt >= SPLIT_VOTE_TRIES) {
                     return null;
                 }
                 try {
@@ -173,6 +174,31 @@ public final class RedsyncLockProvider implements ExtensibleLockProvider {
                 return null;
             }
         }
+    }
+
+    /**
+     * Whether a "taken" attempt may have been a split vote, so that trying again can decide it:
+     * <ul>
+     *   <li>the other owner held fewer than a quorum ({@code holderTtl} zero);</li>
+     *   <li>or this attempt took some nodes, and the other keys it met were set while it ran: their TTL is within
+     *       the attempt's duration of a whole expiry (PTTL counts whole milliseconds, hence one more). That is how
+     *       three instances firing together on three nodes look when each took one node: the ballot sees "another
+     *       owner" on two nodes, a quorum, and cannot tell that they are two owners. All three would skip the run.
+     *       A real holder that took the lock a moment before looks the same once; on the next attempt, 5 ms later or
+     *       more, its keys are older than that attempt and it is not tried again.</li>
+     * </ul>
+     * Both assume the other instances use the same {@code lockAtMostFor}; when they do not, an attempt is retried once
+     * more or not at all, never taken while another owner holds a quorum (each attempt is an ordinary Redlock attempt).
+     */
+    static boolean maybeSplit(LockTakenException e, Duration expiry, Duration took) {
+        Duration holderTtl = e.holderTtl().orElse(null);
+        if (holderTtl == null) {
+            return false;
+        }
+        if (holderTtl.isZero()) {
+            return true;
+        }
+        return !e.votes().succeeded().isEmpty() && holderTtl.toMillis() >= expiry.toMillis() - took.toMillis() - 1;
     }
 
     /** Releases the kept-alive lease at {@code when}, unless the returned flag was set first. */

@@ -7,8 +7,16 @@ import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.longs.shouldBeInRange
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
+import io.lettuce.core.RedisClient
+import io.lettuce.core.RedisURI
 import io.redsync.LockAcquisitionException
+import io.redsync.LockTakenException
 import io.redsync.Redsync
+import io.redsync.Votes
+import io.redsync.lettuce.LettuceNode
+import io.redsync.spi.AcquireReply
+import io.redsync.spi.LockNode
+import io.redsync.testkit.RedisNode
 import io.redsync.testkit.fixtures.awaitUntil
 import io.redsync.testkit.fixtures.ms
 import io.redsync.nodesHolding
@@ -20,12 +28,38 @@ import net.javacrumbs.shedlock.core.LockingTaskExecutor
 import net.javacrumbs.shedlock.core.SimpleLock
 import java.time.Duration
 import java.time.Instant
+import java.util.concurrent.CompletionStage
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
 
 private fun config(name: String, atMost: Duration, atLeast: Duration = Duration.ZERO) =
     LockConfiguration(Instant.now(), name, atMost, atLeast)
+
+/** A "taken" of an attempt that took node 0 and met another owner on nodes 1 and 2, the quorum's TTL [freeInMillis]. */
+private fun takenOnTwo(freeInMillis: Long) = LockTakenException("tick", "taken", 1,
+    Votes(3, 2, listOf(0), listOf(1, 2), listOf(), listOf(), listOf(), listOf()), Duration.ofMillis(freeInMillis))
+
+/**
+ * A node where another instance's SET lands just before this instance's first one on [real] (null: none): with
+ * [expiryMillis][LockNode.acquire] as its TTL, and deleted once this instance's SET was refused, before the reply is
+ * passed on ([after] runs that step, off Lettuce's I/O threads).
+ */
+private class OtherInstanceFirst(private val delegate: LockNode, private val real: RedisNode?, private val after: java.util.concurrent.Executor) :
+    LockNode by delegate {
+    val plays = AtomicInteger()
+
+    override fun acquire(key: String, value: String, expiryMillis: Long, refreshIfHeld: Boolean, counterKey: String?): CompletionStage<AcquireReply> {
+        if (real == null || plays.get() > 0) return delegate.acquire(key, value, expiryMillis, refreshIfHeld, counterKey)
+        plays.incrementAndGet()
+        real.call("SET", key, "other-instance", "PX", expiryMillis.toString())
+        return delegate.acquire(key, value, expiryMillis, refreshIfHeld, counterKey).thenApplyAsync({ reply ->
+            real.call("EVAL", "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+                "1", key, "other-instance")
+            reply
+        }, after)
+    }
+}
 
 private fun RedisNodes.pttls(key: String): List<Long> = nodes().filter { it.isRunning }.map { it.call("PTTL", key) as Long }
 
@@ -171,6 +205,46 @@ class RedsyncLockProviderSpec : FunSpec({
             nodes.pttls("shedlock:short").forEach { it shouldBeInRange 1L..400L }
             lock.unlock()
         }
+    }
+
+    test("three instances firing together, each first on a different node (a three-way split): one of them runs the job") {
+        // Each instance took one node and met another owner on the other two, a quorum as far as one ballot can
+        // tell; before the fix all three returned empty and the tick ran nowhere (ScheduledJobSampleSpec, three JVMs
+        // on three nodes, under load). A true three-way split needs three schedulers firing within microseconds, so
+        // the other two instances are played on nodes 1 and 2: each one's key lands just before this instance's SET
+        // there, with the whole lockAtMostFor as its TTL, and goes once that SET is refused, as a failed attempt's
+        // partial hold does. The nodes are real; only the interleaving is arranged.
+        val client = RedisClient.create()
+        val played = java.util.concurrent.Executors.newSingleThreadExecutor()
+        val wrappers = nodes.nodes().mapIndexed { i, node ->
+            OtherInstanceFirst(LettuceNode.lazy(client, RedisURI.create(node.uri())), if (i == 0) null else node, played)
+        }
+        val split = Redsync.builder().apply { wrappers.forEach { node(it) } }.build()
+        try {
+            val lock = RedsyncLockProvider(split).lock(config("tick", ms(10_000)))
+            wrappers.drop(1).forEach { it.plays.get() shouldBe 1 } // the first attempt met both other instances
+            lock.isPresent shouldBe true
+            nodes.nodesHolding("shedlock:tick") shouldContainExactly listOf(0, 1, 2)
+            lock.get().unlock()
+            nodes.nodesHolding("shedlock:tick").shouldBeEmpty()
+        } finally {
+            split.close()
+            client.shutdown()
+            played.shutdown()
+        }
+    }
+
+    test("a holder that took the lock a moment earlier on a quorum still skips the run: a retry only looks again") {
+        // The holder's keys may look fresh to the first attempt (a split cannot be ruled out then); they are older
+        // than any later one, so the instance skips, and its partial hold on node 0 goes.
+        nodes.nodes().drop(1).forEach { it.call("SET", "shedlock:fresh", "holder", "PX", "10000") }
+        provider.lock(config("fresh", ms(10_000))).isPresent shouldBe false
+        nodes.nodes().drop(1).forEach { it.call("GET", "shedlock:fresh") shouldBe "holder" }
+        awaitUntil("the partial hold on node 0 released") { nodes.node(0).call("EXISTS", "shedlock:fresh") == 0L }
+        // The rule itself: fresh means within the attempt's duration (plus PTTL's rounding) of a whole expiry.
+        RedsyncLockProvider.maybeSplit(takenOnTwo(9_990), ms(10_000), ms(12)) shouldBe true
+        RedsyncLockProvider.maybeSplit(takenOnTwo(9_990), ms(10_000), ms(2)) shouldBe false
+        RedsyncLockProvider.maybeSplit(takenOnTwo(0), ms(10_000), ms(2)) shouldBe true // another owner on fewer than a quorum
     }
 
     test("one node down of three: jobs still lock; a majority down: the attempt fails instead of running the job") {
