@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <ul>
  *   <li>{@link #lock} makes one attempt and never waits: when another instance holds the lock it returns empty and
  *       ShedLock skips the run (after a split vote, where instances firing together each took some nodes and none
- *       a quorum, it tries again at once, so that one of them runs the job);</li>
+ *       a quorum, it tries again a few milliseconds later, so that one of them runs the job);</li>
  *   <li>{@code lockAtMostFor} is the lease's expiry: if the instance dies, the lock frees itself after it;</li>
  *   <li>{@code lockAtLeastFor}: on {@link SimpleLock#unlock()} before {@code lockAtLeastUntil}, the keys are kept
  *       (their TTL set to the time left) instead of deleted, so a run that finished early is not repeated by a
@@ -187,8 +187,9 @@ public final class RedsyncLockProvider implements ExtensibleLockProvider {
      *       A real holder that took the lock a moment before looks the same once; on the next attempt, 5 ms later or
      *       more, its keys are older than that attempt and it is not tried again.</li>
      * </ul>
-     * Both assume the other instances use the same {@code lockAtMostFor}; when they do not, an attempt is retried once
-     * more or not at all, never taken while another owner holds a quorum (each attempt is an ordinary Redlock attempt).
+     * The second assumes the other instances use the same {@code lockAtMostFor}. When they do not, an instance may try
+     * up to the limit, or not again at all; either way each attempt is an ordinary Redlock attempt, which never takes
+     * a lock another owner holds on a quorum.
      */
     static boolean maybeSplit(LockTakenException e, Duration expiry, Duration took) {
         Duration holderTtl = e.holderTtl().orElse(null);
