@@ -17,7 +17,7 @@ final class CpuUse {
 
     private final Map<Long, Long> byThread = new HashMap<>();
     private final Map<Long, String> names = new HashMap<>();
-    private final Map<Long, Long> allocated = new HashMap<>();
+    private final long allocated = BenchSupport.allocatedBytesAllThreads();
     private final long processNanos;
     private final double redisSeconds;
 
@@ -28,12 +28,6 @@ final class CpuUse {
             if (cpu >= 0 && info != null) {
                 byThread.put(id, cpu);
                 names.put(id, info.getThreadName());
-            }
-            if (THREADS instanceof com.sun.management.ThreadMXBean hotspot) {
-                long bytes = hotspot.getThreadAllocatedBytes(id);
-                if (bytes >= 0) {
-                    allocated.put(id, bytes);
-                }
             }
         }
         processNanos = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
@@ -53,7 +47,8 @@ final class CpuUse {
 
     /**
      * What was used from {@code before} to this sample, in µs per {@code events}: "JVM 140 (group 60, group 30, ...,
-     * others 5), Redis 25", the four largest groups named, then the heap allocated per event by threads alive at both.
+     * others 5), Redis 25", the four largest groups named, then the heap allocated per event
+     * ({@link BenchSupport#allocatedBytesAllThreads}).
      */
     String perEvent(CpuUse before, long events) {
         if (events <= 0) {
@@ -72,10 +67,7 @@ final class CpuUse {
         long named = top.stream().mapToLong(Map.Entry::getValue).sum();
         String parts = top.stream().map(e -> e.getKey() + " " + micros(e.getValue(), events)).collect(Collectors.joining(", "));
         // The JVM's own (GC, JIT) time is in the process's and in no named thread: it goes to "others".
-        long bytes = 0;
-        for (var e : allocated.entrySet()) {
-            bytes += e.getValue() - before.allocated.getOrDefault(e.getKey(), 0L);
-        }
+        long bytes = allocated - before.allocated;
         return "JVM " + micros(jvm, events) + " (" + parts + ", others " + micros(Math.max(0, jvm - named), events) + "), Redis "
                 + String.format(Locale.ROOT, "%.0f; allocated %.1f KB per hand-off", (redisSeconds - before.redisSeconds) * 1e6 / events,
                 bytes / 1024.0 / events);

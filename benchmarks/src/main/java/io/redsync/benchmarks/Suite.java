@@ -839,13 +839,13 @@ public final class Suite {
         Map<String, Long> c0 = commandCalls(nodes);
         long probe0 = during.cycles;
         long floor0 = floorDuring.cycles;
-        CpuUse cpu0 = CpuUse.now(redisCpuSeconds(nodes));
+        CpuUse cpu0 = CpuUse.now(redisCounters(nodes)[1] / 1e6);
         rec.openWindow();
         long t0 = System.nanoTime();
         Thread.sleep(mode.handoffMs);
         rec.closeWindow();
         long window = System.nanoTime() - t0;
-        String cpu = CpuUse.supported() ? CpuUse.now(redisCpuSeconds(nodes)).perEvent(cpu0, rec.handoffs.sum()) : "not measured";
+        String cpu = CpuUse.supported() ? CpuUse.now(redisCounters(nodes)[1] / 1e6).perEvent(cpu0, rec.handoffs.sum()) : "not measured";
         long probe1 = during.cycles;
         long floor1 = floorDuring.cycles;
         Map<String, Long> c1 = commandCalls(nodes);
@@ -880,19 +880,6 @@ public final class Suite {
                 rec.gaveUp.sum(), Handoff.snapshot(rec.errors), rec.violations.get(), alone, before.failures + after.failures,
                 BenchSupport.micros(before.latency, 99) / 1000, BenchSupport.micros(after.latency, 99) / 1000,
                 during.latency, during.failures, floorAlone, floorDuring.latency, stop, load, cpu);
-    }
-
-    /** CPU seconds (used_cpu_sys + used_cpu_user, INFO cpu) the first {@code n} nodes have used so far, summed. */
-    double redisCpuSeconds(int n) {
-        double seconds = 0;
-        for (int node = 0; node < n; node++) {
-            for (String line : connections.get(node).sync().info("cpu").split("\r?\n")) {
-                if (line.startsWith("used_cpu_sys:") || line.startsWith("used_cpu_user:")) {
-                    seconds += Double.parseDouble(line.substring(line.indexOf(':') + 1).trim());
-                }
-            }
-        }
-        return seconds;
     }
 
     /** Calls per command ("set", "evalsha", ...) the first {@code n} nodes have served so far (INFO commandstats), summed. */
